@@ -1,0 +1,1 @@
+"""Kernel sources: numba functions (cpu/), CUDA C (cuda/), WGSL (wgsl/)."""

@@ -1,0 +1,20 @@
+"""Op traits: the public op contract, mixed into every backend client.
+
+Primitive traits validate, promote and compose, then call the backend hooks of
+``boostr.runtime.hooks``. Extension traits (attention, RoPE, quantization, ...)
+add a generic composite body that a backend may override with a fused kernel.
+"""
+
+from .creation import CreationOps, Generator
+from .elementwise import ElementwiseOps
+from .indexing import IndexingOps
+from .matmul import MatmulOps
+from .norm import NormOps
+from .reduce import ReduceOps
+from .shape import ShapeOps
+from .sort import SortOps
+
+PRIMITIVE_TRAITS = (CreationOps, ElementwiseOps, ReduceOps, NormOps, MatmulOps, ShapeOps, IndexingOps, SortOps)
+ALL_TRAITS = PRIMITIVE_TRAITS
+
+__all__ = ["ALL_TRAITS", "PRIMITIVE_TRAITS", "Generator"]

@@ -1,0 +1,168 @@
+"""Reductions over any dims (sum, mean, prod, max, min, argmax, argmin, any, all,
+var, std, logsumexp) and row ops along one dim (softmax, log_softmax, cumsum).
+
+Layout: ``dim=None`` reduces every dim; ``keepdim`` keeps reduced dims as size 1.
+The reduced dims are moved last and the hook sees a contiguous ``[R, C]``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ... import dtype as _dt
+from ...errors import InvalidArgument
+from ...tensor import Tensor, normalize_dim
+from ._util import last_dim_rows, move_to_rows, normalize_dims, rows_back
+
+if TYPE_CHECKING:
+    from ...runtime.client import ClientBase
+
+Dims = int | tuple[int, ...] | list[int] | None
+
+
+class ReduceOps:
+    """Reductions and row-wise ops."""
+
+    def _reduce(self: ClientBase, op: str, x: Tensor, dim: Dims, keepdim: bool) -> Tensor:
+        self._check_tensor("x", x)
+        dims = normalize_dims(dim, x.ndim)
+        if op in ("any", "all"):
+            x = self.cast(x, _dt.bool_)
+            out_dt = _dt.bool_
+        elif op in ("argmax", "argmin"):
+            out_dt = self.default_int
+        elif op in ("sum", "prod") and not x.dtype.is_float:
+            x = self.cast(x, self.default_int)
+            out_dt = self.default_int
+        else:
+            out_dt = x.dtype
+        if op not in ("any", "all") and not (op in ("max", "min") and x.dtype.kind == "b"):
+            self._check_compute(op, x.dtype)
+        x2, kept = move_to_rows(x, dims)
+        out_shape = list(kept)
+        if keepdim:
+            out_shape = [1 if d in dims else x.shape[d] for d in range(x.ndim)]
+        out = self._new((x2.shape[0],), out_dt)
+        if x2.shape[1] == 0:
+            if op in ("max", "min", "argmax", "argmin"):
+                raise InvalidArgument("x", f"{op} over an empty dim is undefined (shape {x.shape}, dim {dim})")
+            if out.numel:
+                self._k_fill(out, {"sum": 0, "prod": 1, "any": False, "all": True}[op])
+        elif out.numel:
+            self._k_reduce(op, x2, out)
+        return out.reshape(*out_shape)
+
+    def sum(self: ClientBase, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
+        """Sum (ints and bools accumulate in the default int dtype; halves in f32)."""
+        return self._reduce("sum", x, dim, keepdim)
+
+    def prod(self: ClientBase, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
+        return self._reduce("prod", x, dim, keepdim)
+
+    def max(self: ClientBase, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
+        """Largest values (NaN propagates); use ``argmax`` for positions."""
+        return self._reduce("max", x, dim, keepdim)
+
+    def min(self: ClientBase, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
+        return self._reduce("min", x, dim, keepdim)
+
+    def _arg(self: ClientBase, op: str, x: Tensor, dim: int | None, keepdim: bool) -> Tensor:
+        if dim is None:
+            out = self._reduce(op, x.reshape(-1) if x.numel else x.reshape(0), 0, False)
+            return out.reshape(*([1] * x.ndim)) if keepdim else out
+        if not isinstance(dim, int):
+            raise InvalidArgument("dim", f"expected an int or None, received {dim!r}")
+        return self._reduce(op, x, dim, keepdim)
+
+    def argmax(self: ClientBase, x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """Index of the first maximum along ``dim`` (of the flattened tensor when None)."""
+        return self._arg("argmax", x, dim, keepdim)
+
+    def argmin(self: ClientBase, x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return self._arg("argmin", x, dim, keepdim)
+
+    def any(self: ClientBase, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
+        return self._reduce("any", x, dim, keepdim)
+
+    def all(self: ClientBase, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
+        return self._reduce("all", x, dim, keepdim)
+
+    def _float_input(self: ClientBase, x: Tensor) -> Tensor:
+        self._check_tensor("x", x)
+        return x if x.dtype.is_float else self.cast(x, _dt.f32)
+
+    def mean(self: ClientBase, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
+        """Arithmetic mean (integer inputs give f32)."""
+        x = self._float_input(x)
+        n = 1
+        for d in normalize_dims(dim, x.ndim):
+            n *= x.shape[d]
+        s = self.sum(x, dim, keepdim)
+        return self.mul(s, 1.0 / n) if n else self.full_like(s, float("nan"))
+
+    def var(self: ClientBase, x: Tensor, dim: Dims = None, keepdim: bool = False, correction: int = 1) -> Tensor:
+        """Variance with ``correction`` (1 = unbiased, Bessel) computed in two passes."""
+        x = self._float_input(x)
+        n = 1
+        for d in normalize_dims(dim, x.ndim):
+            n *= x.shape[d]
+        xf = self.cast(x, _dt.f32) if x.dtype.is_half else x
+        centered = self.sub(xf, self.mean(xf, dim, keepdim=True))
+        ss = self.sum(self.mul(centered, centered), dim, keepdim)
+        v = self.div(ss, float(max(n - correction, 0))) if n - correction > 0 else self.full_like(ss, float("nan"))
+        return self.cast(v, x.dtype)
+
+    def std(self: ClientBase, x: Tensor, dim: Dims = None, keepdim: bool = False, correction: int = 1) -> Tensor:
+        return self.sqrt(self.var(x, dim, keepdim, correction))
+
+    def logsumexp(self: ClientBase, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
+        """``log(sum(exp(x)))`` computed stably around the max (rows of all -inf give -inf)."""
+        x = self._float_input(x)
+        xf = self.cast(x, _dt.f32) if x.dtype.is_half else x
+        m = self.max(xf, dim, keepdim=True)
+        m = self.where(self.eq(self.abs(m), float("inf")), 0.0, m)
+        s = self.log(self.sum(self.exp(self.sub(xf, m)), dim, keepdim=True))
+        out = self.add(s, m)
+        if not keepdim:
+            dims = normalize_dims(dim, x.ndim)
+            out = out.reshape(*[n for d, n in enumerate(out.shape) if d not in dims])
+        return self.cast(out, x.dtype)
+
+    # ------------------------------------------------------------- row ops
+    def _rowwise(self: ClientBase, x: Tensor, dim: int, name: str) -> tuple[Tensor, list[int]]:
+        self._check_tensor("x", x)
+        if x.ndim:
+            normalize_dim(dim, x.ndim)
+        if not x.dtype.is_float:
+            raise InvalidArgument("x", f"{name} expects a float tensor, received {x.dtype}")
+        self._check_compute(name, x.dtype)
+        return last_dim_rows(x, dim)
+
+    def _softmax(self: ClientBase, x: Tensor, dim: int, log: bool) -> Tensor:
+        x2, pshape = self._rowwise(x, dim, "log_softmax" if log else "softmax")
+        out = self._new(x2.shape, x.dtype)
+        if out.numel:
+            self._k_softmax(x2, out, log)
+        return rows_back(out, pshape, dim, x.ndim).contiguous()
+
+    def softmax(self: ClientBase, x: Tensor, dim: int = -1) -> Tensor:
+        """Numerically stable softmax along ``dim`` (one fused pass per row)."""
+        return self._softmax(x, dim, False)
+
+    def log_softmax(self: ClientBase, x: Tensor, dim: int = -1) -> Tensor:
+        return self._softmax(x, dim, True)
+
+    def cumsum(self: ClientBase, x: Tensor, dim: int) -> Tensor:
+        """Inclusive prefix sum along ``dim`` (ints and bools accumulate in the default int)."""
+        self._check_tensor("x", x)
+        if x.ndim:
+            normalize_dim(dim, x.ndim)
+        if not x.dtype.is_float:
+            x = self.cast(x, self.default_int)
+        self._check_compute("cumsum", x.dtype)
+        x2, pshape = last_dim_rows(x, dim)
+        out = self._new(x2.shape, x.dtype)
+        if out.numel:
+            self._k_cumsum(x2, out)
+        return rows_back(out, pshape, dim, x.ndim).contiguous()
+
