@@ -9,6 +9,8 @@ True
 from __future__ import annotations
 
 from . import dtype as dtypes
+from .api import *  # noqa: F403  (module-level factories: zeros, randn, from_numpy, ...)
+from .api import __all__ as _api_all
 from .config import set_backend, use_backend
 from .dtype import (
     DType,
@@ -41,8 +43,6 @@ from .errors import BackendUnavailable, BoostrError, FormatError, InvalidArgumen
 from .ops.traits import Generator
 from .runtime.registry import available_backends, backend_status, get_client
 from .tensor import Tensor
-from .api import *  # noqa: F403  (module-level factories: zeros, randn, from_numpy, ...)
-from .api import __all__ as _api_all
 
 __version__ = "0.1.0"
 

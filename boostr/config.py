@@ -21,8 +21,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-import tempfile
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,7 +65,7 @@ def _from_config_file() -> str | None:
             try:
                 data = tomllib.loads(path.read_text())
             except (OSError, tomllib.TOMLDecodeError) as exc:
-                raise InvalidArgument(str(path), f"expected a TOML file with backend = \"...\": {exc}") from exc
+                raise InvalidArgument(str(path), f'expected a TOML file with backend = "...": {exc}') from exc
             value = data.get("backend")
             if value is not None:
                 return str(value)

@@ -61,7 +61,7 @@ class Tensor(TensorMath):
     ``offset + sum(i * s for i, s in zip(idx, strides))`` of ``storage``.
     """
 
-    __slots__ = ("_storage", "shape", "strides", "offset", "dtype", "client", "__weakref__")
+    __slots__ = ("__weakref__", "_storage", "client", "dtype", "offset", "shape", "strides")
 
     def __init__(
         self,

@@ -23,7 +23,7 @@ KERNELS_DIR = Path(__file__).resolve().parent
 _INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"\s*$', re.MULTILINE)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def read_source(relpath: str) -> str:
     """The text of ``boostr/kernels/<relpath>`` with ``#include "..."`` lines expanded."""
     path = (KERNELS_DIR / relpath).resolve()

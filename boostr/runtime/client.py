@@ -90,7 +90,7 @@ class ClientBase(*ALL_TRAITS):  # type: ignore[misc]
         else:
             dt = _dt.from_numpy_dtype(a.dtype)
         self._check_storage("from_numpy", dt)
-        a = np.ascontiguousarray(a.astype(dt.np_dtype, copy=False))
+        a = a.astype(dt.np_dtype, order="C", copy=False)
         return Tensor(self._k_upload(a, dt), a.shape, dt, self)
 
     def to_numpy(self, x: Tensor) -> np.ndarray:

@@ -30,7 +30,7 @@ def backend_status(kind: str) -> str | None:
     """None if ``kind`` can run here, else the reason it cannot (never raises)."""
     try:
         return _module(kind).probe()
-    except Exception as exc:  # noqa: BLE001 - a probe must never raise
+    except Exception as exc:  # a probe must never raise
         return f"{type(exc).__name__}: {exc}"
 
 

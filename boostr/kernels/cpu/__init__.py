@@ -27,7 +27,7 @@ def _ensure_numba_cache() -> None:
         os.environ["NUMBA_CACHE_DIR"] = str(cache_dir("numba"))
         import numba
 
-        numba.config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
+        numba.config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]  # type: ignore[attr-defined]
 
 
 _ensure_numba_cache()

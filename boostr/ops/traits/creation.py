@@ -7,15 +7,13 @@ Layout: every result is a new contiguous tensor of the requested shape.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ... import dtype as _dt
 from ...dtype import DType
 from ...errors import InvalidArgument
 from ...tensor import Tensor, _shape_arg
-
-if TYPE_CHECKING:
-    from ...runtime.client import ClientBase
+from ._base import TraitBase
 
 
 class Generator:
@@ -51,15 +49,15 @@ def _shape(shape: tuple[Any, ...]) -> tuple[int, ...]:
     return s
 
 
-class CreationOps:
+class CreationOps(TraitBase):
     """Tensor factories (``dtype`` defaults to f32 for floats)."""
 
-    def empty(self: ClientBase, *shape: Any, dtype: DType | str = _dt.f32) -> Tensor:
+    def empty(self, *shape: Any, dtype: DType | str = _dt.f32) -> Tensor:
         dt = _dt.dtype(dtype)
         self._check_storage("empty", dt)
         return self._new(_shape(shape), dt)
 
-    def full(self: ClientBase, shape: Any, value: bool | int | float, dtype: DType | str | None = None) -> Tensor:
+    def full(self, shape: Any, value: bool | int | float, dtype: DType | str | None = None) -> Tensor:
         """A tensor of ``shape`` filled with ``value`` (dtype inferred from value if None)."""
         if not isinstance(value, (bool, int, float)):
             raise InvalidArgument("value", f"expected a Python number, received {type(value).__name__}")
@@ -74,26 +72,26 @@ class CreationOps:
             self._k_fill(out, v)
         return out
 
-    def zeros(self: ClientBase, *shape: Any, dtype: DType | str = _dt.f32) -> Tensor:
+    def zeros(self, *shape: Any, dtype: DType | str = _dt.f32) -> Tensor:
         return self.full(_shape(shape), 0, dtype)
 
-    def ones(self: ClientBase, *shape: Any, dtype: DType | str = _dt.f32) -> Tensor:
+    def ones(self, *shape: Any, dtype: DType | str = _dt.f32) -> Tensor:
         return self.full(_shape(shape), 1, dtype)
 
-    def empty_like(self: ClientBase, x: Tensor, dtype: DType | str | None = None) -> Tensor:
+    def empty_like(self, x: Tensor, dtype: DType | str | None = None) -> Tensor:
         return self.empty(x.shape, dtype=x.dtype if dtype is None else dtype)
 
-    def zeros_like(self: ClientBase, x: Tensor, dtype: DType | str | None = None) -> Tensor:
+    def zeros_like(self, x: Tensor, dtype: DType | str | None = None) -> Tensor:
         return self.full(x.shape, 0, x.dtype if dtype is None else dtype)
 
-    def ones_like(self: ClientBase, x: Tensor, dtype: DType | str | None = None) -> Tensor:
+    def ones_like(self, x: Tensor, dtype: DType | str | None = None) -> Tensor:
         return self.full(x.shape, 1, x.dtype if dtype is None else dtype)
 
-    def full_like(self: ClientBase, x: Tensor, value: bool | int | float, dtype: DType | str | None = None) -> Tensor:
+    def full_like(self, x: Tensor, value: bool | int | float, dtype: DType | str | None = None) -> Tensor:
         return self.full(x.shape, value, x.dtype if dtype is None else dtype)
 
     def arange(
-        self: ClientBase,
+        self,
         start: int | float,
         end: int | float | None = None,
         step: int | float = 1,
@@ -116,9 +114,7 @@ class CreationOps:
             self._k_arange(out, start, step)
         return out
 
-    def linspace(
-        self: ClientBase, start: float, end: float, steps: int, dtype: DType | str = _dt.f32
-    ) -> Tensor:
+    def linspace(self, start: float, end: float, steps: int, dtype: DType | str = _dt.f32) -> Tensor:
         """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
         if not isinstance(steps, int) or steps < 0:
             raise InvalidArgument("steps", f"expected a non-negative int, received {steps!r}")
@@ -129,7 +125,7 @@ class CreationOps:
             self._k_arange(out, float(start), (float(end) - float(start)) / (steps - 1) if steps > 1 else 0.0)
         return out
 
-    def eye(self: ClientBase, n: int, m: int | None = None, dtype: DType | str = _dt.f32) -> Tensor:
+    def eye(self, n: int, m: int | None = None, dtype: DType | str = _dt.f32) -> Tensor:
         """Identity-like ``[n, m]`` matrix."""
         m = n if m is None else m
         out = self.zeros(n, m, dtype=dtype)
@@ -140,7 +136,7 @@ class CreationOps:
 
     # ---------------------------------------------------------------- random
     def _random(
-        self: ClientBase, shape: tuple[int, ...], dist: str, dt: DType, a: float, b: float, generator: Generator | None
+        self, shape: tuple[int, ...], dist: str, dt: DType, a: float, b: float, generator: Generator | None
     ) -> Tensor:
         self._check_storage(dist, dt)
         gen = default_generator if generator is None else generator
@@ -150,9 +146,7 @@ class CreationOps:
             self._k_random(out, dist, gen.seed, off, a, b)
         return out
 
-    def rand(
-        self: ClientBase, *shape: Any, dtype: DType | str = _dt.f32, generator: Generator | None = None
-    ) -> Tensor:
+    def rand(self, *shape: Any, dtype: DType | str = _dt.f32, generator: Generator | None = None) -> Tensor:
         """Uniform in [0, 1)."""
         dt = _dt.dtype(dtype)
         if not dt.is_float:
@@ -160,7 +154,7 @@ class CreationOps:
         return self._random(_shape(shape), "uniform", dt, 0.0, 1.0, generator)
 
     def uniform(
-        self: ClientBase, shape: Any, low: float = 0.0, high: float = 1.0, dtype: DType | str = _dt.f32,
+        self, shape: Any, low: float = 0.0, high: float = 1.0, dtype: DType | str = _dt.f32,
         generator: Generator | None = None,
     ) -> Tensor:  # fmt: skip
         dt = _dt.dtype(dtype)
@@ -168,9 +162,7 @@ class CreationOps:
             raise InvalidArgument("dtype", f"uniform expects a float dtype, received {dt}")
         return self._random(_shape(tuple(shape)), "uniform", dt, float(low), float(high), generator)
 
-    def randn(
-        self: ClientBase, *shape: Any, dtype: DType | str = _dt.f32, generator: Generator | None = None
-    ) -> Tensor:
+    def randn(self, *shape: Any, dtype: DType | str = _dt.f32, generator: Generator | None = None) -> Tensor:
         """Standard normal (Box-Muller over Philox)."""
         dt = _dt.dtype(dtype)
         if not dt.is_float:
@@ -178,7 +170,7 @@ class CreationOps:
         return self._random(_shape(shape), "normal", dt, 0.0, 1.0, generator)
 
     def randint(
-        self: ClientBase, low: int, high: int, shape: Any, dtype: DType | str | None = None,
+        self, low: int, high: int, shape: Any, dtype: DType | str | None = None,
         generator: Generator | None = None,
     ) -> Tensor:  # fmt: skip
         """Integers uniform in ``[low, high)``."""

@@ -8,17 +8,15 @@ a tensor operand is, and promote by category only (see ``boostr.dtype``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ... import dtype as _dt
 from ...dtype import DType, promote_types, result_type
 from ...errors import InvalidArgument
 from ...runtime.hooks import ARITH_BINARY_OPS, BINARY_OPS, COMPARE_OPS, FLOAT_UNARY_OPS, LOGICAL_OPS
 from ...tensor import Tensor
+from ._base import TraitBase
 from ._util import broadcast_shapes
-
-if TYPE_CHECKING:
-    from ...runtime.client import ClientBase
 
 Operand = Tensor | bool | int | float
 
@@ -31,11 +29,11 @@ def _scalar_as(value: bool | int | float, dt: DType) -> bool | int | float:
     return float(value)
 
 
-class ElementwiseOps:
+class ElementwiseOps(TraitBase):
     """Unary and binary elementwise ops (see the module doc for broadcasting and promotion)."""
 
     # ------------------------------------------------------------------ cast
-    def cast(self: ClientBase, x: Tensor, dtype: DType | str) -> Tensor:
+    def cast(self, x: Tensor, dtype: DType | str) -> Tensor:
         """``x`` converted to ``dtype`` (a new tensor; ``x`` itself if already that dtype).
 
         Float to int truncates toward zero; to bool is ``x != 0``; to half and fp8
@@ -52,7 +50,7 @@ class ElementwiseOps:
         return out
 
     # ----------------------------------------------------------------- unary
-    def _unary(self: ClientBase, op: str, x: Tensor) -> Tensor:
+    def _unary(self, op: str, x: Tensor) -> Tensor:
         self._check_tensor("x", x)
         if op == "logical_not":
             xb = self.cast(x, _dt.bool_)
@@ -76,78 +74,78 @@ class ElementwiseOps:
             self._k_unary(op, x, out)
         return out
 
-    def neg(self: ClientBase, x: Tensor) -> Tensor:
+    def neg(self, x: Tensor) -> Tensor:
         return self._unary("neg", x)
 
-    def abs(self: ClientBase, x: Tensor) -> Tensor:
+    def abs(self, x: Tensor) -> Tensor:
         return self._unary("abs", x)
 
-    def sqrt(self: ClientBase, x: Tensor) -> Tensor:
+    def sqrt(self, x: Tensor) -> Tensor:
         return self._unary("sqrt", x)
 
-    def rsqrt(self: ClientBase, x: Tensor) -> Tensor:
+    def rsqrt(self, x: Tensor) -> Tensor:
         return self._unary("rsqrt", x)
 
-    def exp(self: ClientBase, x: Tensor) -> Tensor:
+    def exp(self, x: Tensor) -> Tensor:
         return self._unary("exp", x)
 
-    def log(self: ClientBase, x: Tensor) -> Tensor:
+    def log(self, x: Tensor) -> Tensor:
         return self._unary("log", x)
 
-    def sin(self: ClientBase, x: Tensor) -> Tensor:
+    def sin(self, x: Tensor) -> Tensor:
         return self._unary("sin", x)
 
-    def cos(self: ClientBase, x: Tensor) -> Tensor:
+    def cos(self, x: Tensor) -> Tensor:
         return self._unary("cos", x)
 
-    def tanh(self: ClientBase, x: Tensor) -> Tensor:
+    def tanh(self, x: Tensor) -> Tensor:
         return self._unary("tanh", x)
 
-    def erf(self: ClientBase, x: Tensor) -> Tensor:
+    def erf(self, x: Tensor) -> Tensor:
         return self._unary("erf", x)
 
-    def sigmoid(self: ClientBase, x: Tensor) -> Tensor:
+    def sigmoid(self, x: Tensor) -> Tensor:
         return self._unary("sigmoid", x)
 
-    def relu(self: ClientBase, x: Tensor) -> Tensor:
+    def relu(self, x: Tensor) -> Tensor:
         return self._unary("relu", x)
 
-    def silu(self: ClientBase, x: Tensor) -> Tensor:
+    def silu(self, x: Tensor) -> Tensor:
         return self._unary("silu", x)
 
-    def gelu(self: ClientBase, x: Tensor, approximate: str = "none") -> Tensor:
+    def gelu(self, x: Tensor, approximate: str = "none") -> Tensor:
         """GELU: ``approximate="none"`` uses erf, ``"tanh"`` the tanh approximation."""
         if approximate not in ("none", "tanh"):
             raise InvalidArgument("approximate", f"expected 'none' or 'tanh', received {approximate!r}")
         return self._unary("gelu_erf" if approximate == "none" else "gelu_tanh", x)
 
-    def softplus(self: ClientBase, x: Tensor) -> Tensor:
+    def softplus(self, x: Tensor) -> Tensor:
         return self._unary("softplus", x)
 
-    def floor(self: ClientBase, x: Tensor) -> Tensor:
+    def floor(self, x: Tensor) -> Tensor:
         return self._unary("floor", x)
 
-    def ceil(self: ClientBase, x: Tensor) -> Tensor:
+    def ceil(self, x: Tensor) -> Tensor:
         return self._unary("ceil", x)
 
-    def round(self: ClientBase, x: Tensor) -> Tensor:
+    def round(self, x: Tensor) -> Tensor:
         """Round half to even."""
         return self._unary("round", x)
 
-    def sign(self: ClientBase, x: Tensor) -> Tensor:
+    def sign(self, x: Tensor) -> Tensor:
         return self._unary("sign", x)
 
-    def reciprocal(self: ClientBase, x: Tensor) -> Tensor:
+    def reciprocal(self, x: Tensor) -> Tensor:
         return self._unary("reciprocal", x)
 
-    def square(self: ClientBase, x: Tensor) -> Tensor:
+    def square(self, x: Tensor) -> Tensor:
         return self._unary("square", x)
 
-    def logical_not(self: ClientBase, x: Tensor) -> Tensor:
+    def logical_not(self, x: Tensor) -> Tensor:
         return self._unary("logical_not", x)
 
     # ---------------------------------------------------------------- binary
-    def _operand_dtype(self: ClientBase, a: Operand, b: Operand) -> DType:
+    def _operand_dtype(self, a: Operand, b: Operand) -> DType:
         if isinstance(a, Tensor) and isinstance(b, Tensor):
             return promote_types(a.dtype, b.dtype)
         if isinstance(a, Tensor):
@@ -156,7 +154,7 @@ class ElementwiseOps:
             return result_type(b.dtype, a, self.default_int)
         raise InvalidArgument("a", "expected at least one boostr.Tensor operand")
 
-    def binary(self: ClientBase, op: str, a: Operand, b: Operand) -> Tensor:
+    def binary(self, op: str, a: Operand, b: Operand) -> Tensor:
         """``op(a, b)`` for op in add, sub, mul, div, pow, maximum, minimum, eq, ne,
         lt, le, gt, ge, logical_and, logical_or, logical_xor.
 
@@ -197,56 +195,56 @@ class ElementwiseOps:
             self._k_binary(op, self.cast(tb, dt).expand(*shape), _scalar_as(a, dt), out, swap=True)  # type: ignore[arg-type]
         return out
 
-    def add(self: ClientBase, a: Operand, b: Operand) -> Tensor:
+    def add(self, a: Operand, b: Operand) -> Tensor:
         return self.binary("add", a, b)
 
-    def sub(self: ClientBase, a: Operand, b: Operand) -> Tensor:
+    def sub(self, a: Operand, b: Operand) -> Tensor:
         return self.binary("sub", a, b)
 
-    def mul(self: ClientBase, a: Operand, b: Operand) -> Tensor:
+    def mul(self, a: Operand, b: Operand) -> Tensor:
         return self.binary("mul", a, b)
 
-    def div(self: ClientBase, a: Operand, b: Operand) -> Tensor:
+    def div(self, a: Operand, b: Operand) -> Tensor:
         return self.binary("div", a, b)
 
-    def pow(self: ClientBase, a: Operand, b: Operand) -> Tensor:
+    def pow(self, a: Operand, b: Operand) -> Tensor:
         return self.binary("pow", a, b)
 
-    def maximum(self: ClientBase, a: Operand, b: Operand) -> Tensor:
+    def maximum(self, a: Operand, b: Operand) -> Tensor:
         return self.binary("maximum", a, b)
 
-    def minimum(self: ClientBase, a: Operand, b: Operand) -> Tensor:
+    def minimum(self, a: Operand, b: Operand) -> Tensor:
         return self.binary("minimum", a, b)
 
-    def eq(self: ClientBase, a: Operand, b: Operand) -> Tensor:
+    def eq(self, a: Operand, b: Operand) -> Tensor:
         return self.binary("eq", a, b)
 
-    def ne(self: ClientBase, a: Operand, b: Operand) -> Tensor:
+    def ne(self, a: Operand, b: Operand) -> Tensor:
         return self.binary("ne", a, b)
 
-    def lt(self: ClientBase, a: Operand, b: Operand) -> Tensor:
+    def lt(self, a: Operand, b: Operand) -> Tensor:
         return self.binary("lt", a, b)
 
-    def le(self: ClientBase, a: Operand, b: Operand) -> Tensor:
+    def le(self, a: Operand, b: Operand) -> Tensor:
         return self.binary("le", a, b)
 
-    def gt(self: ClientBase, a: Operand, b: Operand) -> Tensor:
+    def gt(self, a: Operand, b: Operand) -> Tensor:
         return self.binary("gt", a, b)
 
-    def ge(self: ClientBase, a: Operand, b: Operand) -> Tensor:
+    def ge(self, a: Operand, b: Operand) -> Tensor:
         return self.binary("ge", a, b)
 
-    def logical_and(self: ClientBase, a: Operand, b: Operand) -> Tensor:
+    def logical_and(self, a: Operand, b: Operand) -> Tensor:
         return self.binary("logical_and", a, b)
 
-    def logical_or(self: ClientBase, a: Operand, b: Operand) -> Tensor:
+    def logical_or(self, a: Operand, b: Operand) -> Tensor:
         return self.binary("logical_or", a, b)
 
-    def logical_xor(self: ClientBase, a: Operand, b: Operand) -> Tensor:
+    def logical_xor(self, a: Operand, b: Operand) -> Tensor:
         return self.binary("logical_xor", a, b)
 
     # ------------------------------------------------------------- ternary
-    def where(self: ClientBase, cond: Tensor, a: Operand, b: Operand) -> Tensor:
+    def where(self, cond: Tensor, a: Operand, b: Operand) -> Tensor:
         """``cond ? a : b`` with broadcasting; a and b promote like a binary op."""
         self._check_tensor("cond", cond)
         for name, v in (("a", a), ("b", b)):
@@ -268,7 +266,7 @@ class ElementwiseOps:
         self._k_where(c, va, vb, out)
         return out
 
-    def masked_fill(self: ClientBase, x: Tensor, mask: Tensor, value: bool | int | float) -> Tensor:
+    def masked_fill(self, x: Tensor, mask: Tensor, value: bool | int | float) -> Tensor:
         """``x`` with ``value`` where ``mask`` (broadcast to x) is true; keeps x's dtype."""
         self._check_tensor("x", x)
         self._check_tensor("mask", mask)
@@ -281,7 +279,7 @@ class ElementwiseOps:
             self._k_where(mask.expand(*x.shape), _scalar_as(value, x.dtype), x, out)
         return out
 
-    def clamp(self: ClientBase, x: Tensor, min: Operand | None = None, max: Operand | None = None) -> Tensor:
+    def clamp(self, x: Tensor, min: Operand | None = None, max: Operand | None = None) -> Tensor:
         """``min(max(x, min), max)``; bounds may be scalars, tensors or None."""
         self._check_tensor("x", x)
         if min is None and max is None:
@@ -302,7 +300,7 @@ class ElementwiseOps:
             self._k_clamp(xc, lo, hi, out)
         return out
 
-    def fma(self: ClientBase, a: Tensor, b: Tensor, c: Tensor) -> Tensor:
+    def fma(self, a: Tensor, b: Tensor, c: Tensor) -> Tensor:
         """Fused ``a * b + c`` with broadcasting (one rounding per element)."""
         for name, v in (("a", a), ("b", b), ("c", c)):
             self._check_tensor(name, v)
@@ -316,7 +314,7 @@ class ElementwiseOps:
             self._k_fma(*(self.cast(v, dt).expand(*shape) for v in (a, b, c)), out)
         return out
 
-    def _as_operand(self: ClientBase, v: Any, arg: str) -> Operand:
+    def _as_operand(self, v: Any, arg: str) -> Operand:
         if isinstance(v, (Tensor, bool, int, float)):
             return v
         raise InvalidArgument(arg, f"expected a Tensor or a Python number, received {type(v).__name__}")

@@ -7,19 +7,17 @@ access leaves the buffer (a check would need a host round trip).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...errors import InvalidArgument
 from ...tensor import Tensor, normalize_dim
-
-if TYPE_CHECKING:
-    from ...runtime.client import ClientBase
+from ._base import TraitBase
 
 
-class IndexingOps:
+class IndexingOps(TraitBase):
     """gather / scatter / index_select / embedding."""
 
-    def gather(self: ClientBase, x: Tensor, dim: int, index: Any) -> Tensor:
+    def gather(self, x: Tensor, dim: int, index: Any) -> Tensor:
         """``out[i][j] = x[index[i][j]][j]`` for dim 0 (torch.gather); out has index's shape.
 
         Layout: ``index`` has x's number of dims and ``index.shape[d] <= x.shape[d]`` for ``d != dim``.
@@ -39,16 +37,20 @@ class IndexingOps:
             self._k_gather(x.contiguous(), d, idx, out)
         return out
 
-    def _scatter(self: ClientBase, x: Tensor, dim: int, index: Any, src: Tensor, accumulate: bool) -> Tensor:
+    def _scatter(self, x: Tensor, dim: int, index: Any, src: Tensor, accumulate: bool) -> Tensor:
         self._check_tensor("x", x)
         self._check_tensor("src", src)
         idx = self._index_tensor("index", index)
         d = normalize_dim(dim, x.ndim)
         if idx.ndim != x.ndim or src.ndim != x.ndim:
-            raise InvalidArgument("index", f"expected index and src with {x.ndim} dims, received {idx.shape}, {src.shape}")
+            raise InvalidArgument(
+                "index", f"expected index and src with {x.ndim} dims, received {idx.shape}, {src.shape}"
+            )
         for i in range(x.ndim):
             if idx.shape[i] > src.shape[i] or (i != d and idx.shape[i] > x.shape[i]):
-                raise InvalidArgument("index", f"shape {idx.shape} does not fit src {src.shape} / x {x.shape} at dim {i}")
+                raise InvalidArgument(
+                    "index", f"shape {idx.shape} does not fit src {src.shape} / x {x.shape} at dim {i}"
+                )
         if accumulate:
             self._check_compute("scatter_add", x.dtype)
         out = self.copy(x)
@@ -57,15 +59,15 @@ class IndexingOps:
             self._k_scatter(out, d, idx, self.cast(s, x.dtype).contiguous(), accumulate)
         return out
 
-    def scatter(self: ClientBase, x: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
+    def scatter(self, x: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
         """A copy of x with ``out[index[i] at dim] = src[i]`` (torch.scatter, not in place)."""
         return self._scatter(x, dim, index, src, False)
 
-    def scatter_add(self: ClientBase, x: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
+    def scatter_add(self, x: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
         """A copy of x with ``out[index[i] at dim] += src[i]`` (duplicates accumulate)."""
         return self._scatter(x, dim, index, src, True)
 
-    def index_select(self: ClientBase, x: Tensor, dim: int, index: Any) -> Tensor:
+    def index_select(self, x: Tensor, dim: int, index: Any) -> Tensor:
         """Rows of ``x`` along ``dim`` at the 1-D ``index``."""
         self._check_tensor("x", x)
         idx = self._index_tensor("index", index)
@@ -81,7 +83,7 @@ class IndexingOps:
             self._k_index_select(x.contiguous(), d, idx, out)
         return out
 
-    def embedding(self: ClientBase, weight: Tensor, ids: Any) -> Tensor:
+    def embedding(self, weight: Tensor, ids: Any) -> Tensor:
         """Embedding lookup: ``weight [V, D]`` at ``ids [...]`` gives ``[..., D]``."""
         self._check_tensor("weight", weight)
         if weight.ndim != 2:

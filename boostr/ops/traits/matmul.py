@@ -6,21 +6,17 @@ Layout: ``a [..., M, K] @ b [..., K, N] -> [..., M, N]``; batch dims broadcast;
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ...dtype import promote_types
 from ...errors import InvalidArgument
 from ...tensor import Tensor
+from ._base import TraitBase
 from ._util import broadcast_shapes
 
-if TYPE_CHECKING:
-    from ...runtime.client import ClientBase
 
-
-class MatmulOps:
+class MatmulOps(TraitBase):
     """matmul (float dtypes; half types accumulate in f32)."""
 
-    def matmul(self: ClientBase, a: Tensor, b: Tensor) -> Tensor:
+    def matmul(self, a: Tensor, b: Tensor) -> Tensor:
         self._check_tensor("a", a)
         self._check_tensor("b", b)
         if a.ndim == 0 or b.ndim == 0:

@@ -6,19 +6,15 @@ Layout: ``x [..., C]`` normalized over the last dim; ``weight``/``bias`` ``[C]``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ...errors import InvalidArgument
 from ...tensor import Tensor
-
-if TYPE_CHECKING:
-    from ...runtime.client import ClientBase
+from ._base import TraitBase
 
 
-class NormOps:
+class NormOps(TraitBase):
     """rms_norm, layer_norm, add_rms_norm."""
 
-    def _norm_args(self: ClientBase, name: str, x: Tensor, params: dict[str, Tensor | None], eps: float) -> Tensor:
+    def _norm_args(self, name: str, x: Tensor, params: dict[str, Tensor | None], eps: float) -> Tensor:
         self._check_tensor("x", x)
         if x.ndim == 0:
             raise InvalidArgument("x", f"{name} expects at least 1 dim, received a 0-d tensor")
@@ -38,7 +34,7 @@ class NormOps:
         c = x.shape[-1]
         return x.contiguous().reshape(x.numel // c if c else 0, c)
 
-    def rms_norm(self: ClientBase, x: Tensor, weight: Tensor | None = None, eps: float = 1e-6) -> Tensor:
+    def rms_norm(self, x: Tensor, weight: Tensor | None = None, eps: float = 1e-6) -> Tensor:
         """``x / sqrt(mean(x^2, -1) + eps) * weight`` (f32 accumulation)."""
         x2 = self._norm_args("rms_norm", x, {"weight": weight}, eps)
         out = self._new(x2.shape, x.dtype)
@@ -47,7 +43,7 @@ class NormOps:
         return out.reshape(*x.shape)
 
     def layer_norm(
-        self: ClientBase, x: Tensor, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5
+        self, x: Tensor, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5
     ) -> Tensor:
         """``(x - mean) / sqrt(var + eps) * weight + bias`` over the last dim (biased var)."""
         x2 = self._norm_args("layer_norm", x, {"weight": weight, "bias": bias}, eps)
@@ -59,7 +55,7 @@ class NormOps:
         return out.reshape(*x.shape)
 
     def add_rms_norm(
-        self: ClientBase, x: Tensor, residual: Tensor, weight: Tensor | None = None, eps: float = 1e-6
+        self, x: Tensor, residual: Tensor, weight: Tensor | None = None, eps: float = 1e-6
     ) -> tuple[Tensor, Tensor]:
         """Returns ``(rms_norm(x + residual) * weight, x + residual)`` in one pass."""
         x2 = self._norm_args("add_rms_norm", x, {"weight": weight}, eps)

@@ -7,23 +7,19 @@ The reduced dims are moved last and the hook sees a contiguous ``[R, C]``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ... import dtype as _dt
 from ...errors import InvalidArgument
 from ...tensor import Tensor, normalize_dim
+from ._base import TraitBase
 from ._util import last_dim_rows, move_to_rows, normalize_dims, rows_back
-
-if TYPE_CHECKING:
-    from ...runtime.client import ClientBase
 
 Dims = int | tuple[int, ...] | list[int] | None
 
 
-class ReduceOps:
+class ReduceOps(TraitBase):
     """Reductions and row-wise ops."""
 
-    def _reduce(self: ClientBase, op: str, x: Tensor, dim: Dims, keepdim: bool) -> Tensor:
+    def _reduce(self, op: str, x: Tensor, dim: Dims, keepdim: bool) -> Tensor:
         self._check_tensor("x", x)
         dims = normalize_dims(dim, x.ndim)
         if op in ("any", "all"):
@@ -52,21 +48,21 @@ class ReduceOps:
             self._k_reduce(op, x2, out)
         return out.reshape(*out_shape)
 
-    def sum(self: ClientBase, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
+    def sum(self, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
         """Sum (ints and bools accumulate in the default int dtype; halves in f32)."""
         return self._reduce("sum", x, dim, keepdim)
 
-    def prod(self: ClientBase, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
+    def prod(self, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
         return self._reduce("prod", x, dim, keepdim)
 
-    def max(self: ClientBase, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
+    def max(self, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
         """Largest values (NaN propagates); use ``argmax`` for positions."""
         return self._reduce("max", x, dim, keepdim)
 
-    def min(self: ClientBase, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
+    def min(self, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
         return self._reduce("min", x, dim, keepdim)
 
-    def _arg(self: ClientBase, op: str, x: Tensor, dim: int | None, keepdim: bool) -> Tensor:
+    def _arg(self, op: str, x: Tensor, dim: int | None, keepdim: bool) -> Tensor:
         if dim is None:
             out = self._reduce(op, x.reshape(-1) if x.numel else x.reshape(0), 0, False)
             return out.reshape(*([1] * x.ndim)) if keepdim else out
@@ -74,24 +70,24 @@ class ReduceOps:
             raise InvalidArgument("dim", f"expected an int or None, received {dim!r}")
         return self._reduce(op, x, dim, keepdim)
 
-    def argmax(self: ClientBase, x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    def argmax(self, x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """Index of the first maximum along ``dim`` (of the flattened tensor when None)."""
         return self._arg("argmax", x, dim, keepdim)
 
-    def argmin(self: ClientBase, x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    def argmin(self, x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
         return self._arg("argmin", x, dim, keepdim)
 
-    def any(self: ClientBase, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
+    def any(self, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
         return self._reduce("any", x, dim, keepdim)
 
-    def all(self: ClientBase, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
+    def all(self, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
         return self._reduce("all", x, dim, keepdim)
 
-    def _float_input(self: ClientBase, x: Tensor) -> Tensor:
+    def _float_input(self, x: Tensor) -> Tensor:
         self._check_tensor("x", x)
         return x if x.dtype.is_float else self.cast(x, _dt.f32)
 
-    def mean(self: ClientBase, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
+    def mean(self, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
         """Arithmetic mean (integer inputs give f32)."""
         x = self._float_input(x)
         n = 1
@@ -100,7 +96,7 @@ class ReduceOps:
         s = self.sum(x, dim, keepdim)
         return self.mul(s, 1.0 / n) if n else self.full_like(s, float("nan"))
 
-    def var(self: ClientBase, x: Tensor, dim: Dims = None, keepdim: bool = False, correction: int = 1) -> Tensor:
+    def var(self, x: Tensor, dim: Dims = None, keepdim: bool = False, correction: int = 1) -> Tensor:
         """Variance with ``correction`` (1 = unbiased, Bessel) computed in two passes."""
         x = self._float_input(x)
         n = 1
@@ -112,10 +108,10 @@ class ReduceOps:
         v = self.div(ss, float(max(n - correction, 0))) if n - correction > 0 else self.full_like(ss, float("nan"))
         return self.cast(v, x.dtype)
 
-    def std(self: ClientBase, x: Tensor, dim: Dims = None, keepdim: bool = False, correction: int = 1) -> Tensor:
+    def std(self, x: Tensor, dim: Dims = None, keepdim: bool = False, correction: int = 1) -> Tensor:
         return self.sqrt(self.var(x, dim, keepdim, correction))
 
-    def logsumexp(self: ClientBase, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
+    def logsumexp(self, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
         """``log(sum(exp(x)))`` computed stably around the max (rows of all -inf give -inf)."""
         x = self._float_input(x)
         xf = self.cast(x, _dt.f32) if x.dtype.is_half else x
@@ -129,7 +125,7 @@ class ReduceOps:
         return self.cast(out, x.dtype)
 
     # ------------------------------------------------------------- row ops
-    def _rowwise(self: ClientBase, x: Tensor, dim: int, name: str) -> tuple[Tensor, list[int]]:
+    def _rowwise(self, x: Tensor, dim: int, name: str) -> tuple[Tensor, list[int]]:
         self._check_tensor("x", x)
         if x.ndim:
             normalize_dim(dim, x.ndim)
@@ -138,21 +134,21 @@ class ReduceOps:
         self._check_compute(name, x.dtype)
         return last_dim_rows(x, dim)
 
-    def _softmax(self: ClientBase, x: Tensor, dim: int, log: bool) -> Tensor:
+    def _softmax(self, x: Tensor, dim: int, log: bool) -> Tensor:
         x2, pshape = self._rowwise(x, dim, "log_softmax" if log else "softmax")
         out = self._new(x2.shape, x.dtype)
         if out.numel:
             self._k_softmax(x2, out, log)
         return rows_back(out, pshape, dim, x.ndim).contiguous()
 
-    def softmax(self: ClientBase, x: Tensor, dim: int = -1) -> Tensor:
+    def softmax(self, x: Tensor, dim: int = -1) -> Tensor:
         """Numerically stable softmax along ``dim`` (one fused pass per row)."""
         return self._softmax(x, dim, False)
 
-    def log_softmax(self: ClientBase, x: Tensor, dim: int = -1) -> Tensor:
+    def log_softmax(self, x: Tensor, dim: int = -1) -> Tensor:
         return self._softmax(x, dim, True)
 
-    def cumsum(self: ClientBase, x: Tensor, dim: int) -> Tensor:
+    def cumsum(self, x: Tensor, dim: int) -> Tensor:
         """Inclusive prefix sum along ``dim`` (ints and bools accumulate in the default int)."""
         self._check_tensor("x", x)
         if x.ndim:
@@ -165,4 +161,3 @@ class ReduceOps:
         if out.numel:
             self._k_cumsum(x2, out)
         return rows_back(out, pshape, dim, x.ndim).contiguous()
-

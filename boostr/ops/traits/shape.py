@@ -8,21 +8,19 @@ here build new contiguous tensors from strided copies (``_k_copy``) and fills.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ... import dtype as _dt
 from ...dtype import promote_types
 from ...errors import InvalidArgument
 from ...tensor import Tensor, normalize_dim
-
-if TYPE_CHECKING:
-    from ...runtime.client import ClientBase
+from ._base import TraitBase
 
 
-class ShapeOps:
+class ShapeOps(TraitBase):
     """Copying shape ops."""
 
-    def contiguous(self: ClientBase, x: Tensor) -> Tensor:
+    def contiguous(self, x: Tensor) -> Tensor:
         """A row-major copy of ``x`` (the same tensor if already contiguous)."""
         self._check_tensor("x", x)
         if x.is_contiguous():
@@ -32,7 +30,7 @@ class ShapeOps:
             self._k_copy(x, out)
         return out
 
-    def copy(self: ClientBase, x: Tensor) -> Tensor:
+    def copy(self, x: Tensor) -> Tensor:
         """A new contiguous copy of ``x`` (always a new buffer)."""
         self._check_tensor("x", x)
         out = self._new(x.shape, x.dtype)
@@ -40,7 +38,7 @@ class ShapeOps:
             self._k_copy(x, out)
         return out
 
-    def slice_assign(self: ClientBase, dst: Tensor, value: Tensor | bool | int | float) -> None:
+    def slice_assign(self, dst: Tensor, value: Tensor | bool | int | float) -> None:
         """In place: ``dst[...] = value`` for a view ``dst`` (value broadcast and cast)."""
         self._check_tensor("dst", dst)
         if _has_overlap(dst):
@@ -62,7 +60,7 @@ class ShapeOps:
         else:
             raise InvalidArgument("value", f"expected a Tensor or a Python number, received {type(value).__name__}")
 
-    def cat(self: ClientBase, tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    def cat(self, tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         """Concatenate along ``dim``; dtypes promote; other dims must match."""
         ts = list(tensors)
         if not ts:
@@ -89,7 +87,7 @@ class ShapeOps:
             pos += n
         return out
 
-    def stack(self: ClientBase, tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    def stack(self, tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         """Stack equal-shaped tensors along a new ``dim``."""
         ts = list(tensors)
         if not ts:
@@ -101,7 +99,7 @@ class ShapeOps:
         d = normalize_dim(dim, ts[0].ndim + 1)
         return self.cat([t.unsqueeze(d) for t in ts], d)
 
-    def split(self: ClientBase, x: Tensor, split_size: int | Sequence[int], dim: int = 0) -> list[Tensor]:
+    def split(self, x: Tensor, split_size: int | Sequence[int], dim: int = 0) -> list[Tensor]:
         """Views of ``x`` split along ``dim`` into chunks of ``split_size`` (or the listed sizes)."""
         self._check_tensor("x", x)
         d = normalize_dim(dim, x.ndim)
@@ -120,7 +118,7 @@ class ShapeOps:
             pos += s
         return out
 
-    def chunk(self: ClientBase, x: Tensor, chunks: int, dim: int = 0) -> list[Tensor]:
+    def chunk(self, x: Tensor, chunks: int, dim: int = 0) -> list[Tensor]:
         """Split into ``chunks`` views of (nearly) equal size (the last may be smaller)."""
         if not isinstance(chunks, int) or chunks <= 0:
             raise InvalidArgument("chunks", f"expected a positive int, received {chunks!r}")
@@ -128,7 +126,7 @@ class ShapeOps:
         n = x.shape[normalize_dim(dim, x.ndim)]
         return self.split(x, max(1, -(-n // chunks)), dim)
 
-    def pad(self: ClientBase, x: Tensor, pad: Sequence[int], value: bool | int | float = 0) -> Tensor:
+    def pad(self, x: Tensor, pad: Sequence[int], value: bool | int | float = 0) -> Tensor:
         """Constant padding; ``pad = (last_lo, last_hi, prev_lo, prev_hi, ...)`` as in torch."""
         self._check_tensor("x", x)
         p = [int(v) for v in pad]
@@ -148,10 +146,12 @@ class ShapeOps:
             self._k_copy(x, inner)
         return out
 
-    def repeat(self: ClientBase, x: Tensor, *repeats: Any) -> Tensor:
+    def repeat(self, x: Tensor, *repeats: Any) -> Tensor:
         """Tile ``x``: ``repeat(x, 2, 3)`` on ``[a, b]`` gives ``[2a, 3b]`` (torch.Tensor.repeat)."""
         self._check_tensor("x", x)
-        reps = [int(r) for r in (repeats[0] if len(repeats) == 1 and isinstance(repeats[0], (list, tuple)) else repeats)]
+        reps = [
+            int(r) for r in (repeats[0] if len(repeats) == 1 and isinstance(repeats[0], (list, tuple)) else repeats)
+        ]
         if len(reps) < x.ndim or any(r < 0 for r in reps):
             raise InvalidArgument("repeats", f"expected >= {x.ndim} non-negative ints, received {reps}")
         xs = x.reshape(*([1] * (len(reps) - x.ndim)), *x.shape)
@@ -163,7 +163,7 @@ class ShapeOps:
         tiled = self.contiguous(xs.reshape(*inter_shape).expand(*expand_shape))
         return tiled.reshape(*[r * n for r, n in zip(reps, xs.shape, strict=True)])
 
-    def repeat_interleave(self: ClientBase, x: Tensor, repeats: int, dim: int = 0) -> Tensor:
+    def repeat_interleave(self, x: Tensor, repeats: int, dim: int = 0) -> Tensor:
         """Repeat each element ``repeats`` times along ``dim`` (GQA's KV-head expansion)."""
         self._check_tensor("x", x)
         if not isinstance(repeats, int) or repeats < 0:
@@ -177,7 +177,7 @@ class ShapeOps:
         final[d] *= repeats
         return out.reshape(*final)
 
-    def roll(self: ClientBase, x: Tensor, shifts: int, dim: int) -> Tensor:
+    def roll(self, x: Tensor, shifts: int, dim: int) -> Tensor:
         """Rotate elements along ``dim`` by ``shifts`` (positive moves toward higher indices)."""
         self._check_tensor("x", x)
         d = normalize_dim(dim, x.ndim)
@@ -193,7 +193,7 @@ class ShapeOps:
         self._k_copy(x.narrow(d, n - s, s), out.narrow(d, 0, s))
         return out
 
-    def flip(self: ClientBase, x: Tensor, dims: int | Sequence[int]) -> Tensor:
+    def flip(self, x: Tensor, dims: int | Sequence[int]) -> Tensor:
         """Reverse the order of elements along ``dims``."""
         self._check_tensor("x", x)
         out = x
@@ -205,7 +205,7 @@ class ShapeOps:
                 out = self.index_select(out, d, idx)
         return out if out is not x else self.copy(x)
 
-    def _tri(self: ClientBase, x: Tensor, k: int, upper: bool) -> Tensor:
+    def _tri(self, x: Tensor, k: int, upper: bool) -> Tensor:
         self._check_tensor("x", x)
         if x.ndim < 2:
             raise InvalidArgument("x", f"expected at least 2 dims, received shape {x.shape}")
@@ -216,11 +216,11 @@ class ShapeOps:
         mask = self.ge(diff, k) if upper else self.le(diff, k)
         return self.where(mask, x, False if x.dtype is _dt.bool_ else 0)
 
-    def tril(self: ClientBase, x: Tensor, k: int = 0) -> Tensor:
+    def tril(self, x: Tensor, k: int = 0) -> Tensor:
         """Keep elements on and below the k-th diagonal of the last two dims."""
         return self._tri(x, k, False)
 
-    def triu(self: ClientBase, x: Tensor, k: int = 0) -> Tensor:
+    def triu(self, x: Tensor, k: int = 0) -> Tensor:
         """Keep elements on and above the k-th diagonal of the last two dims."""
         return self._tri(x, k, True)
 

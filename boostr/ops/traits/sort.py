@@ -6,20 +6,16 @@ Indices are the default int dtype. Sorting is stable; NaN sorts as the largest.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ...errors import InvalidArgument
 from ...tensor import Tensor, normalize_dim
+from ._base import TraitBase
 from ._util import last_dim_rows, rows_back
 
-if TYPE_CHECKING:
-    from ...runtime.client import ClientBase
 
-
-class SortOps:
+class SortOps(TraitBase):
     """sort / argsort / topk."""
 
-    def sort(self: ClientBase, x: Tensor, dim: int = -1, descending: bool = False) -> tuple[Tensor, Tensor]:
+    def sort(self, x: Tensor, dim: int = -1, descending: bool = False) -> tuple[Tensor, Tensor]:
         """Stable sort along ``dim``: returns ``(values, indices)``."""
         self._check_tensor("x", x)
         if x.ndim:
@@ -35,12 +31,10 @@ class SortOps:
             rows_back(idx, pshape, dim, x.ndim).contiguous(),
         )
 
-    def argsort(self: ClientBase, x: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
+    def argsort(self, x: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
         return self.sort(x, dim, descending)[1]
 
-    def topk(
-        self: ClientBase, x: Tensor, k: int, dim: int = -1, largest: bool = True
-    ) -> tuple[Tensor, Tensor]:
+    def topk(self, x: Tensor, k: int, dim: int = -1, largest: bool = True) -> tuple[Tensor, Tensor]:
         """The ``k`` largest (or smallest) along ``dim``, sorted: ``(values, indices)``."""
         self._check_tensor("x", x)
         if x.ndim == 0:

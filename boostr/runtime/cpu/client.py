@@ -16,7 +16,7 @@ from ...tensor import Tensor
 from ..client import ClientBase
 
 
-class CpuClient(ClientBase, *CPU_HOOKS):  # type: ignore[misc]
+class CpuClient(*CPU_HOOKS, ClientBase):  # type: ignore[misc]
     """The CPU backend: every dtype, computed with numpy/numba on the host."""
 
     kind = "cpu"
@@ -33,7 +33,7 @@ class CpuClient(ClientBase, *CPU_HOOKS):  # type: ignore[misc]
 
     def _k_download(self, x: Tensor) -> np.ndarray:
         self._count("d2h")
-        return np.ascontiguousarray(np_view(x)).copy()
+        return np.array(np_view(x), order="C", copy=True)
 
     def to_dlpack(self, x: Tensor, *args: Any, **kwargs: Any) -> Any:
         arr = np_view(x)
@@ -56,7 +56,7 @@ class CpuClient(ClientBase, *CPU_HOOKS):  # type: ignore[misc]
         return {
             "device": "cpu",
             "processor": platform.processor() or platform.machine(),
-            "threads": numba.config.NUMBA_NUM_THREADS,
+            "threads": numba.get_num_threads(),
             "cpu_count": os.cpu_count(),
             "numpy": np.__version__,
             "numba": numba.__version__,
