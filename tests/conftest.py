@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-import boostr  # noqa: F401  (registers the package before the registry)
+import boostr
 from boostr.config import BACKEND_KINDS
 from boostr.runtime.registry import backend_status
 
