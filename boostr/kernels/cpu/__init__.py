@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 
 
-def _ensure_numba_cache() -> None:
-    here = os.path.dirname(os.path.abspath(__file__))
+def _ensure_numba_cache(here: str | None = None) -> None:
+    """Set ``NUMBA_CACHE_DIR`` to boostr's cache dir unless it is set or ``here/__pycache__`` is writable."""
+    if here is None:
+        here = os.path.dirname(os.path.abspath(__file__))
     if os.environ.get("NUMBA_CACHE_DIR"):
         return
     probe = os.path.join(here, "__pycache__")

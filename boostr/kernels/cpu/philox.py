@@ -44,9 +44,7 @@ def philox_fill(out, dist, seed, offset, a, b):  # type: ignore[no-untyped-def]
     span = np.uint64(int(b - a)) if dist == 2 else np.uint64(0)
     lo = int(a)
     for i in nb.prange(out.shape[0]):
-        r0, r1, _, _ = philox4x32_10(
-            np.uint32(i & 0xFFFFFFFF), np.uint32((i >> 32) & 0xFFFFFFFF), o0, o1, k0, k1
-        )
+        r0, r1, _, _ = philox4x32_10(np.uint32(i & 0xFFFFFFFF), np.uint32((i >> 32) & 0xFFFFFFFF), o0, o1, k0, k1)
         if dist == 0:
             out[i] = a + (b - a) * (np.float64(r0 >> np.uint32(8)) * (1.0 / 16777216.0))
         elif dist == 1:

@@ -77,16 +77,28 @@ BINARY: dict[str, Callable[[Any, Any], Any]] = {
 
 class CpuElementwise:
     def _k_unary(self, op: str, x: Tensor, out: Tensor) -> None:
+        fn = UNARY[op]
         with np.errstate(all="ignore"):
-            store(out, UNARY[op](compute_view(x)))
+            if isinstance(fn, np.ufunc) and not x.dtype.is_half:
+                fn(np_view(x), out=np_view(out))  # one pass, straight into out
+            else:
+                store(out, fn(compute_view(x)))
 
     def _k_binary(self, op: str, a: Tensor, b: Any, out: Tensor, swap: bool = False) -> None:
-        va = compute_view(a)
-        vb = compute_view(b) if isinstance(b, Tensor) else np.asarray(b, dtype=va.dtype)
-        if swap:
-            va, vb = vb, va
+        fn = BINARY[op]
+        if a.dtype.is_half:  # computed in f32, then rounded into out
+            va = compute_view(a)
+            vb = compute_view(b) if isinstance(b, Tensor) else np.asarray(b, dtype=va.dtype)
+            with np.errstate(all="ignore"):
+                store(out, fn(vb, va) if swap else fn(va, vb))
+            return
+        va = np_view(a)
+        vb = np_view(b) if isinstance(b, Tensor) else np.asarray(b, dtype=va.dtype)
         with np.errstate(all="ignore"):
-            store(out, BINARY[op](va, vb))
+            if swap:
+                fn(vb, va, out=np_view(out))
+            else:
+                fn(va, vb, out=np_view(out))
 
     def _k_where(self, cond: Tensor, a: Any, b: Any, out: Tensor) -> None:
         va = np_view(a) if isinstance(a, Tensor) else a

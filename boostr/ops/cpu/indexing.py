@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ...errors import InvalidArgument
+from ...kernels.cpu.gather import first_bad_index, take_rows, take_rows_serial
 from ...tensor import Tensor
 from ._view import np_view, store
+
+_PARALLEL_BYTES = 256 << 10  # gathers smaller than this run on one thread (no parallel launch)
+_UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 def _checked(index: Tensor, n: int, arg: str = "index") -> np.ndarray:
@@ -43,5 +49,14 @@ class CpuIndexing:
             ov[tuple(grids)] = sv
 
     def _k_index_select(self, x: Tensor, dim: int, index: Tensor, out: Tensor) -> None:
-        idx = _checked(index, x.shape[dim])
-        np.take(np_view(x), idx, axis=dim, out=np_view(out))
+        idx = np_view(index)
+        n = x.shape[dim]
+        if first_bad_index(idx, n) >= 0:
+            lo, hi = int(idx.min()), int(idx.max())
+            raise InvalidArgument("index", f"values must be in [{-n}, {n}), found [{lo}, {hi}]")
+        a = math.prod(x.shape[:dim])
+        b = math.prod(x.shape[dim + 1 :])
+        bits = _UINT[x.dtype.itemsize]
+        xv = np_view(x).view(bits).reshape(a, n, b)
+        kernel = take_rows if out.nbytes >= _PARALLEL_BYTES else take_rows_serial
+        kernel(xv, idx, np_view(out).view(bits).reshape(a, idx.shape[0], b))

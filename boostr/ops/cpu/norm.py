@@ -30,9 +30,7 @@ class CpuNorm:
         if not direct:
             store(out, dst)
 
-    def _k_layer_norm(
-        self, x: Tensor, weight: Tensor | None, bias: Tensor | None, eps: float, out: Tensor
-    ) -> None:
+    def _k_layer_norm(self, x: Tensor, weight: Tensor | None, bias: Tensor | None, eps: float, out: Tensor) -> None:
         wd = _work_dtype(x)
         direct = out.dtype.np_dtype == wd
         dst = np_view(out) if direct else np.empty(x.shape, wd)

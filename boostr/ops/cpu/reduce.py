@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...kernels.cpu.softmax import softmax_rows
+from ...kernels.cpu.softmax import softmax_rows, softmax_rows_f32
 from ...tensor import Tensor
 from ._view import compute_view, np_view, store
 
@@ -41,11 +41,13 @@ class CpuReduce:
 
     def _k_softmax(self, x: Tensor, out: Tensor, log: bool) -> None:
         v = np_view(x)
-        if x.dtype.itemsize >= 4:
+        if v.dtype == np.float32:
+            softmax_rows_f32(v, np_view(out), log)
+        elif v.dtype == np.float64:
             softmax_rows(v, np_view(out), log)
-        else:
+        else:  # half types: staged through f32
             tmp = np.empty(v.shape, dtype=np.float32)
-            softmax_rows(v.astype(np.float32), tmp, log)
+            softmax_rows_f32(v.astype(np.float32), tmp, log)
             store(out, tmp)
 
     def _k_cumsum(self, x: Tensor, out: Tensor) -> None:

@@ -11,6 +11,8 @@ from ...tensor import Tensor, normalize_dim
 
 def broadcast_shapes(*shapes: Sequence[int], args: Sequence[str] = ()) -> tuple[int, ...]:
     """numpy broadcasting of shapes; InvalidArgument naming the arguments on mismatch."""
+    if len(shapes) == 2 and shapes[0] == shapes[1]:  # hot path: equal shapes broadcast to themselves
+        return tuple(shapes[0])
     ndim = max((len(s) for s in shapes), default=0)
     out = []
     for i in range(ndim):

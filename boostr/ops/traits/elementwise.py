@@ -29,6 +29,11 @@ def _scalar_as(value: bool | int | float, dt: DType) -> bool | int | float:
     return float(value)
 
 
+def _expanded(t: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """``t.expand(*shape)``, skipped when ``t`` already has that shape (the common hot path)."""
+    return t if t.shape == shape else t.expand(*shape)
+
+
 class ElementwiseOps(TraitBase):
     """Unary and binary elementwise ops (see the module doc for broadcasting and promotion)."""
 
@@ -187,12 +192,12 @@ class ElementwiseOps(TraitBase):
         if not out.numel:
             return out
         if ta is not None and tb is not None:
-            self._k_binary(op, self.cast(ta, dt).expand(*shape), self.cast(tb, dt).expand(*shape), out)
+            self._k_binary(op, _expanded(self.cast(ta, dt), shape), _expanded(self.cast(tb, dt), shape), out)
         elif ta is not None:
-            self._k_binary(op, self.cast(ta, dt).expand(*shape), _scalar_as(b, dt), out)  # type: ignore[arg-type]
+            self._k_binary(op, _expanded(self.cast(ta, dt), shape), _scalar_as(b, dt), out)  # type: ignore[arg-type]
         else:
             assert tb is not None
-            self._k_binary(op, self.cast(tb, dt).expand(*shape), _scalar_as(a, dt), out, swap=True)  # type: ignore[arg-type]
+            self._k_binary(op, _expanded(self.cast(tb, dt), shape), _scalar_as(a, dt), out, swap=True)  # type: ignore[arg-type]
         return out
 
     def add(self, a: Operand, b: Operand) -> Tensor:

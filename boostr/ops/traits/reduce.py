@@ -83,13 +83,16 @@ class ReduceOps(TraitBase):
     def all(self, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
         return self._reduce("all", x, dim, keepdim)
 
-    def _float_input(self, x: Tensor) -> Tensor:
+    def _float_input(self, x: Tensor, op: str) -> Tensor:
         self._check_tensor("x", x)
-        return x if x.dtype.is_float else self.cast(x, _dt.f32)
+        if x.dtype.is_float:
+            self._check_compute(op, x.dtype)
+            return x
+        return self.cast(x, _dt.f32)
 
     def mean(self, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
         """Arithmetic mean (integer inputs give f32)."""
-        x = self._float_input(x)
+        x = self._float_input(x, "mean")
         n = 1
         for d in normalize_dims(dim, x.ndim):
             n *= x.shape[d]
@@ -98,7 +101,7 @@ class ReduceOps(TraitBase):
 
     def var(self, x: Tensor, dim: Dims = None, keepdim: bool = False, correction: int = 1) -> Tensor:
         """Variance with ``correction`` (1 = unbiased, Bessel) computed in two passes."""
-        x = self._float_input(x)
+        x = self._float_input(x, "var")
         n = 1
         for d in normalize_dims(dim, x.ndim):
             n *= x.shape[d]
@@ -113,7 +116,7 @@ class ReduceOps(TraitBase):
 
     def logsumexp(self, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:
         """``log(sum(exp(x)))`` computed stably around the max (rows of all -inf give -inf)."""
-        x = self._float_input(x)
+        x = self._float_input(x, "logsumexp")
         xf = self.cast(x, _dt.f32) if x.dtype.is_half else x
         m = self.max(xf, dim, keepdim=True)
         m = self.where(self.eq(self.abs(m), float("inf")), 0.0, m)
