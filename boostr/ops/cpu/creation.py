@@ -24,5 +24,5 @@ class CpuCreation:
             vals: np.ndarray = np.empty(n, dtype=np.int64)
         else:
             vals = np.empty(n, dtype=np.float64 if out.dtype.itemsize == 8 else np.float32)
-        philox_fill(vals, {"uniform": 0, "normal": 1, "randint": 2}[dist], seed, offset, a, b)
+        philox_fill(vals, {"uniform": 0, "normal": 1, "randint": 2}[dist], seed - (seed >> 63 << 64), offset, a, b)
         store(out, vals.reshape(out.shape))

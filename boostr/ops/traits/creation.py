@@ -79,15 +79,19 @@ class CreationOps(TraitBase):
         return self.full(_shape(shape), 1, dtype)
 
     def empty_like(self, x: Tensor, dtype: DType | str | None = None) -> Tensor:
+        self._check_tensor("x", x)
         return self.empty(x.shape, dtype=x.dtype if dtype is None else dtype)
 
     def zeros_like(self, x: Tensor, dtype: DType | str | None = None) -> Tensor:
+        self._check_tensor("x", x)
         return self.full(x.shape, 0, x.dtype if dtype is None else dtype)
 
     def ones_like(self, x: Tensor, dtype: DType | str | None = None) -> Tensor:
+        self._check_tensor("x", x)
         return self.full(x.shape, 1, x.dtype if dtype is None else dtype)
 
     def full_like(self, x: Tensor, value: bool | int | float, dtype: DType | str | None = None) -> Tensor:
+        self._check_tensor("x", x)
         return self.full(x.shape, value, x.dtype if dtype is None else dtype)
 
     def arange(

@@ -290,6 +290,10 @@ class ElementwiseOps(TraitBase):
         if min is None and max is None:
             raise InvalidArgument("min", "clamp needs at least one of min and max")
         if isinstance(min, Tensor) or isinstance(max, Tensor):
+            for name, bound in (("min", min), ("max", max)):
+                if isinstance(bound, Tensor):
+                    self._check_tensor(name, bound)
+                    broadcast_shapes(x.shape, bound.shape, args=("x", name))
             y = x if min is None else self.maximum(x, min)
             return y if max is None else self.minimum(y, max)
         dt = x.dtype
