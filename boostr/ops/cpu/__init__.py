@@ -1,14 +1,28 @@
 """CPU implementations of the kernel hooks (``boostr.runtime.hooks``), one file per family."""
 
+from .attention import CpuAttention
 from .creation import CpuCreation
 from .elementwise import CpuElementwise
 from .indexing import CpuIndexing
+from .kv_cache import CpuKvCache
 from .matmul import CpuMatmul
 from .memory import CpuMemory
 from .norm import CpuNorm
+from .quant import CpuQuant
 from .reduce import CpuReduce
+from .rope import CpuRoPE
 from .sort import CpuSort
 
-CPU_HOOKS = (CpuMemory, CpuCreation, CpuElementwise, CpuReduce, CpuNorm, CpuMatmul, CpuIndexing, CpuSort)
+CPU_HOOKS: tuple[type, ...] = (
+    CpuMemory,
+    CpuCreation,
+    CpuElementwise,
+    CpuReduce,
+    CpuNorm,
+    CpuMatmul,
+    CpuIndexing,
+    CpuSort,
+)
+CPU_HOOKS += (CpuAttention, CpuQuant, CpuRoPE, CpuKvCache)
 
 __all__ = ["CPU_HOOKS"]

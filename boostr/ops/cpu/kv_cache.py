@@ -1,0 +1,103 @@
+"""CPU KV-cache ops: validated paged writes (numpy scatter into the blocks), the numba paged attention
+and int8/int4 KV quantization (fp8 goes through the generic composite: its cast is already one pass).
+
+Slot and block-table values are checked here (InvalidArgument), as the CPU does for
+every index; the GPU backends clamp instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ... import dtype as _dt
+from ...errors import InvalidArgument
+from ...kernels.cpu.kv_cache import paged_attention
+from ...kernels.cpu.kv_cache_quant import dequant_int4, dequant_int8, quant_int4, quant_int8
+from ...tensor import Tensor
+from ..generic import kv_cache as _gen
+from ..generic import kv_cache_quant as _genq
+from ._view import np_view, store
+
+
+class CpuKvCache:
+    """Overrides of the KV-cache trait's backend methods."""
+
+    def _reshape_and_cache(self, k: Tensor, v: Tensor, k_blocks: Tensor, v_blocks: Tensor, slots: Tensor) -> None:
+        n, bs, hkv, d = k_blocks.shape
+        sl = np_view(slots).astype(np.int64)
+        if ((sl < -1) | (sl >= n * bs)).any():
+            raise InvalidArgument("slot_mapping", f"slots must be -1 or in [0, {n * bs}), received {sl.tolist()}")
+        keep = sl >= 0
+        for src, blocks in ((k, k_blocks), (v, v_blocks)):
+            flat = np_view(blocks).reshape(n * bs, hkv, d)
+            vals = np_view(src)[keep]
+            if src.dtype is not blocks.dtype:  # round like _k_copy: via f32, fp8 e4m3 saturating at +-448
+                vals = vals.astype(np.float32)
+                if blocks.dtype is _dt.fp8_e4m3:
+                    vals = np.clip(vals, -448.0, 448.0)
+            flat[sl[keep]] = vals
+
+    def _paged_attention_fwd(
+        self, q: Tensor, k_blocks: Tensor, v_blocks: Tensor, block_table: Tensor, context_lens: Tensor,
+        scale: float, causal: bool,
+    ) -> Tensor:  # fmt: skip
+        n, bs, hkv, d = k_blocks.shape
+        table = np_view(block_table).astype(np.int64)
+        lens = np_view(context_lens).astype(np.int64)
+        mb = table.shape[1]
+        if ((lens < 0) | (lens > mb * bs)).any():
+            raise InvalidArgument("context_lens", f"values must be in [0, {mb * bs}], received {lens.tolist()}")
+        used = np.arange(mb)[None, :] < -(-lens[:, None] // bs)
+        if (used & ((table < 0) | (table >= n))).any():
+            raise InvalidArgument("block_table", f"entries in use must be in [0, {n}), received {table.tolist()}")
+        if q.dtype is _dt.f64:
+            return _gen.paged_attention_fwd(self, q, k_blocks, v_blocks, block_table, context_lens, scale, causal)
+        f32 = np.float32
+        qa = np.ascontiguousarray(np_view(q), dtype=f32)
+        ka = np.ascontiguousarray(np_view(k_blocks), dtype=f32).reshape(n * bs, hkv, d)
+        va = np.ascontiguousarray(np_view(v_blocks), dtype=f32).reshape(n * bs, hkv, d)
+        res = np.empty(qa.shape, f32)
+        if res.size:
+            paged_attention(qa, ka, va, np.ascontiguousarray(table), lens, bs, f32(scale), causal, res)
+        out = self._new(q.shape, q.dtype)  # type: ignore[attr-defined]
+        if out.numel:
+            store(out, res)
+        return out
+
+    def _quantize_kv(self, x: Tensor, fmt: str, group: int) -> tuple[Tensor, Tensor, Tensor | None]:
+        if fmt == "fp8_e4m3":
+            return _genq.quantize(self, x, fmt, group)
+        lead, d = x.shape[:-1], x.shape[-1]
+        xa = np.ascontiguousarray(np_view(x), dtype=np.float32).reshape(-1, d)
+        rows = xa.shape[0]
+        if fmt == "int8":
+            q, s = self._new((*lead, d), _dt.i8), self._new(lead, _dt.f32)  # type: ignore[attr-defined]
+            quant_int8(xa, np_view(q).reshape(rows, d), np_view(s).reshape(rows))
+            return q, s, None
+        q = self._new((*lead, d // 2), _dt.u8)  # type: ignore[attr-defined]
+        s, z = (self._new((*lead, d // group), _dt.f32) for _ in range(2))  # type: ignore[attr-defined]
+        ng = d // group
+        quant_int4(
+            xa, group, np_view(q).reshape(rows, d // 2), np_view(s).reshape(rows, ng), np_view(z).reshape(rows, ng)
+        )
+        return q, s, z
+
+    def _dequantize_kv(
+        self, data: Tensor, scale: Tensor, zero: Tensor | None, fmt: str, group: int, dtype: _dt.DType
+    ) -> Tensor:
+        if fmt == "fp8_e4m3":
+            return _genq.dequantize(self, data, scale, zero, fmt, group, dtype)
+        lead = data.shape[:-1]
+        d = data.shape[-1] * (2 if fmt == "int4" else 1)
+        qa = np.ascontiguousarray(np_view(data)).reshape(-1, data.shape[-1])
+        sa = np.ascontiguousarray(np_view(scale), dtype=np.float32).reshape(qa.shape[0], -1)
+        res = np.empty((qa.shape[0], d), np.float32)
+        if fmt == "int8":
+            dequant_int8(qa, sa.reshape(-1), res)
+        else:
+            assert zero is not None
+            za = np.ascontiguousarray(np_view(zero), dtype=np.float32).reshape(qa.shape[0], -1)
+            dequant_int4(qa, sa, za, group, res)
+        out = self._new((*lead, d), dtype)  # type: ignore[attr-defined]
+        store(out, res.reshape(*lead, d))
+        return out
