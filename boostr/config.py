@@ -109,9 +109,9 @@ def cache_dir(sub: str) -> Path:
         path = base / sub
         try:
             path.mkdir(parents=True, exist_ok=True)
-            probe = path / f".probe-{os.getpid()}"
-            probe.write_bytes(b"")
-            probe.unlink()
+            fd, probe = tempfile.mkstemp(prefix=".probe-", dir=path)
+            os.close(fd)
+            os.unlink(probe)
             return path
         except OSError:
             continue

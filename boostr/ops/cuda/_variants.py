@@ -1,0 +1,44 @@
+"""Every (kernel file, template parameters) pair the CUDA hooks can render.
+
+``scripts/check_cuda.py`` compiles each of them with the local ``nvcc`` (sm_80, sm_90) so that
+CI catches a kernel that does not compile, without a GPU. Keep in step with the hook modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ... import dtype as _dt
+from ._util import CTYPE, acc_params, t_params
+from .reduce import _ACC
+from .sort import sort_params
+
+Variant = tuple[str, tuple[tuple[str, object], ...]]
+
+
+def kernel_variants() -> Iterator[Variant]:
+    """(relpath under boostr/kernels, params) for every module the backend may compile."""
+    compute = [d for d in _dt.ALL_DTYPES if not d.is_fp8]
+    floats = [d for d in compute if d.is_float]
+    yield "cuda/memory/raw.cu", ()
+    yield "cuda/elementwise/where.cu", ()
+    yield "cuda/indexing/indexing.cu", ()
+    yield "cuda/matmul/matmul_bf16.cu", ()
+    for d in _dt.ALL_DTYPES:
+        yield "cuda/memory/cast.cu", (("D", CTYPE[d]), ("DN", d.name))
+        yield "cuda/creation/arange.cu", t_params(d)
+        yield "cuda/creation/random.cu", (*t_params(d), ("F64", int(d is _dt.f64)))
+    for d in compute:
+        yield "cuda/elementwise/unary.cu", t_params(d)
+        yield "cuda/elementwise/binary.cu", t_params(d)
+        yield "cuda/elementwise/ternary.cu", t_params(d)
+        yield "cuda/reduce/reduce.cu", (("T", CTYPE[d]), ("N", d.name), ("R", _ACC[d][0]))
+        yield "cuda/indexing/scatter_add.cu", (("T", CTYPE[d]), ("N", d.name))
+        yield "cuda/sort/sort_keys.cu", sort_params(d)
+    for d in floats:
+        yield "cuda/reduce/softmax.cu", acc_params(d)
+        yield "cuda/norm/rms_norm.cu", acc_params(d)
+        yield "cuda/norm/layer_norm.cu", acc_params(d)
+    for d in (_dt.f64, _dt.f32, _dt.f16, _dt.bf16, _dt.i64):
+        acc = "double" if d is _dt.f64 else ("float" if d.is_float else "i64")
+        yield "cuda/reduce/cumsum.cu", (("T", CTYPE[d]), ("N", d.name), ("A", acc))

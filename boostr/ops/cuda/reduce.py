@@ -1,0 +1,82 @@
+"""CUDA row reductions, softmax and cumsum (rows of a contiguous ``[R, C]``).
+
+Reductions use one block per row, or for few long rows a split: S blocks per row write
+(value, index) partials that a second launch folds (``kernels/cuda/reduce/reduce.cu``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ... import dtype as _dt
+from ...runtime.hooks import REDUCE_OPS
+from ...tensor import Tensor
+from ._util import CTYPE, CudaHookBase, acc_params, aligned16, next_pow2
+
+_OPS = {op: i for i, op in enumerate(REDUCE_OPS)}
+# accumulator (C type, numpy dtype) per input dtype
+_ACC: dict[_dt.DType, tuple[str, type]] = {
+    _dt.f64: ("double", np.float64), _dt.f32: ("float", np.float32), _dt.f16: ("float", np.float32),
+    _dt.bf16: ("float", np.float32), _dt.i64: ("i64", np.int64), _dt.i32: ("int", np.int32),
+    _dt.i16: ("int", np.int32), _dt.i8: ("int", np.int32), _dt.u8: ("int", np.int32),
+    _dt.u32: ("unsigned int", np.uint32), _dt.bool_: ("int", np.int32),
+}  # fmt: skip
+_SPLIT_MIN_COLS = 16384
+SMEM_CACHE_BYTES = 48 * 1024
+
+
+def row_launch(c: int, itemsize: int, acc_size: int, vec: bool) -> tuple[int, int, bool]:
+    """(threads, dynamic shared bytes, cache) for the one-block-per-row kernels."""
+    per = (16 // itemsize) if vec else 1
+    threads = next_pow2(-(-c // per))
+    cache = c * acc_size <= SMEM_CACHE_BYTES
+    return threads, c * acc_size if cache else 0, cache
+
+
+class CudaReduce(CudaHookBase):
+    def _k_reduce(self, op: str, x: Tensor, out: Tensor) -> None:
+        r, c = x.shape
+        dt = x.dtype
+        acc, acc_np = _ACC[dt]
+        params = (("T", CTYPE[dt]), ("N", dt.name), ("R", acc))
+        rel = "cuda/reduce/reduce.cu"
+        opi = _OPS[op]
+        s = 1
+        if r < 2 * self.sm_count and c > _SPLIT_MIN_COLS:
+            s = min(-(-c // 4096), -(-4 * self.sm_count // r))
+        if s > 1 and op == "sum" and dt in (_dt.f32, _dt.f64):
+            # few long rows: CuPy's CUB-backed reduction streams at full bandwidth
+            with self._scope():
+                self.cp.sum(self._cp_view(x), axis=1, out=self._cp_view(out))
+            return
+        if s <= 1:
+            threads = next_pow2(c, hi=256)
+            self._launch(rel, f"reduce_rows_{dt.name}", params, r, threads, [x, out, None, None, c, c, 1, opi])
+            return
+        chunk = -(-c // s)
+        s = -(-c // chunk)
+        cp = self.cp
+        with self._scope():
+            pv = cp.empty(r * s, dtype=acc_np)
+            pi = cp.empty(r * s, dtype=np.int64)
+        pvp, pip = pv.data.ptr, pi.data.ptr
+        self._launch(rel, f"reduce_rows_{dt.name}", params, r * s, 512, [x, out, pvp, pip, c, chunk, s, opi])
+        self._launch(rel, f"reduce_partials_{dt.name}", params, r, next_pow2(s, hi=512),
+                     [pvp, pip, out, s, opi])  # fmt: skip
+
+    def _k_softmax(self, x: Tensor, out: Tensor, log: bool) -> None:
+        r, c = x.shape
+        vec = c % (16 // x.dtype.itemsize) == 0 and aligned16(x, out)
+        threads, shared, cache = row_launch(c, x.dtype.itemsize, 8 if x.dtype is _dt.f64 else 4, vec)
+        args = [out, x, c, int(log), int(cache), int(vec)]
+        self._launch("cuda/reduce/softmax.cu", f"softmax_rows_{x.dtype.name}", acc_params(x.dtype), r, threads, args,
+                     shared)  # fmt: skip
+
+    def _k_cumsum(self, x: Tensor, out: Tensor) -> None:
+        if out.dtype is not x.dtype:
+            x = self.cast(x, out.dtype)
+        r, c = x.shape
+        dt = out.dtype
+        acc = "double" if dt is _dt.f64 else ("float" if dt.is_float else "i64")
+        params = (("T", CTYPE[dt]), ("N", dt.name), ("A", acc))
+        self._launch("cuda/reduce/cumsum.cu", f"cumsum_rows_{dt.name}", params, r, next_pow2(-(-c // 8)), [out, x, c])

@@ -1,0 +1,154 @@
+"""Kernel modules and THE launch helper of the CUDA backend.
+
+Sources are rendered by ``boostr.kernels.sources`` and compiled with NVRTC (through CuPy) once
+per (device, source hash, options, arch, NVRTC version): modules are keyed in memory by that
+hash and the compiled cubin is kept on disk under ``boostr.config.cache_dir("cuda")`` (written
+to a temp file, then renamed atomically). ``name_expressions`` are never used: every entry
+point is ``extern "C"`` and named ``<op>_<variant>_<dtype>``.
+
+Launch arguments (see ``pack``): a Tensor becomes its element pointer (storage + offset), a
+``KernelStruct`` is passed by value from host memory, None is a null pointer, Python ints are
+int64 and floats are double (kernel parameters are declared ``i64`` / ``double`` / pointers).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...config import cache_dir
+from ...errors import KernelCompileError
+from ...kernels.sources import render, source_hash
+from ...tensor import Tensor
+
+OPTIONS: tuple[str, ...] = ("-std=c++17",)
+Params = tuple[tuple[str, object], ...]
+_CPOINTER: Any = None
+_ELF_MAGIC = b"\x7fELF"
+
+
+class KernelStruct:
+    """A C struct passed by value: an int64 host buffer whose address goes to cuLaunchKernel."""
+
+    __slots__ = ("buf",)
+
+    def __init__(self, buf: np.ndarray) -> None:
+        self.buf = np.ascontiguousarray(buf, dtype=np.int64)
+
+
+class KernelCache:
+    """Compiled modules of one device, keyed by source hash; functions keyed by (file, params, entry)."""
+
+    def __init__(self, cupy: Any, arch: str) -> None:
+        self._cp = cupy
+        self.arch = arch
+        self.compiler: tuple[str, object]
+        try:
+            self.compiler = ("nvrtc", tuple(cupy.cuda.nvrtc.getVersion()))
+        except Exception:
+            self.compiler = ("nvrtc", "unknown")
+        self._modules: dict[str, Any] = {}
+        self._functions: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+        self._folder: Path | None = None
+
+    def folder(self) -> Path:
+        """The on-disk cache folder, resolved once (``cache_dir`` probes by writing a file)."""
+        if self._folder is None:
+            with self._lock:
+                if self._folder is None:
+                    self._folder = cache_dir("cuda")
+        return self._folder
+
+    def function(self, relpath: str, entry: str, params: Params = ()) -> Any:
+        """The kernel ``entry`` of ``boostr/kernels/<relpath>`` rendered with ``params``.
+
+        Entry names carry their dtype variant, so (relpath, entry) identifies the rendering.
+        """
+        key = (relpath, entry)
+        fn = self._functions.get(key)
+        if fn is None:
+            with self._lock:
+                fn = self._functions.get(key)
+                if fn is None:
+                    raw = self._module(relpath, params).get_function(entry)
+                    fn = getattr(raw, "kernel", raw)  # the bare cupy.cuda.function.Function: cheaper calls
+                    self._functions[key] = fn
+        return fn
+
+    def _module(self, relpath: str, params: Params) -> Any:
+        src = render(relpath, **dict(params))
+        digest = source_hash(src, OPTIONS, self.arch, self.compiler)
+        mod = self._modules.get(digest)
+        if mod is None:
+            mod = self._cp.RawModule(path=str(self._binary(relpath, src, digest)))
+            self._modules[digest] = mod
+        return mod
+
+    def _binary(self, relpath: str, src: str, digest: str) -> Path:
+        folder = self.folder()
+        for ext in (".cubin", ".ptx"):
+            path = folder / f"{digest}{ext}"
+            if path.is_file() and path.stat().st_size > 0:
+                return path
+        compiler = self._cp.cuda.compiler
+        name = Path(relpath).stem
+        try:
+            binary, _ = compiler.compile_using_nvrtc(src, OPTIONS, self.arch, f"{name}.cu", cache_in_memory=True)
+        except compiler.CompileException as exc:
+            raise KernelCompileError(relpath, str(exc), src) from exc
+        data = binary if isinstance(binary, bytes) else str(binary).encode()
+        ext = ".cubin" if data[:4] == _ELF_MAGIC else ".ptx"
+        path = folder / f"{digest}{ext}"
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{digest}-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+
+def pack(args: Sequence[Any], cpointer: Any) -> list[Any]:
+    """Kernel arguments as CuPy's launcher takes them (see the module doc)."""
+    out: list[Any] = []
+    for a in args:
+        if isinstance(a, Tensor):
+            out.append(a.storage.data.ptr + a.offset * a.dtype.itemsize)
+        elif isinstance(a, KernelStruct):
+            out.append(cpointer(a.buf.ctypes.data))
+        elif a is None:
+            out.append(0)
+        elif isinstance(a, bool):
+            out.append(int(a))
+        else:
+            out.append(a)
+    return out
+
+
+def launch(fn: Any, grid: int | tuple[int, ...], block: int, args: Sequence[Any], shared: int = 0) -> None:
+    """THE launch helper: pack ``args`` and launch ``fn`` on CuPy's current stream.
+
+    ``grid`` is a block count or a (x, y, z) tuple; the structs referenced by ``args`` stay alive
+    until cuLaunchKernel has copied the parameters (it does so before returning).
+    """
+    global _CPOINTER
+    if _CPOINTER is None:
+        from cupy.cuda.function import CPointer
+
+        _CPOINTER = CPointer
+    g = (grid,) if isinstance(grid, int) else tuple(grid)
+    fn(g, (block,), pack(args, _CPOINTER), shared_mem=shared)
+
+
+def flat_grid(n: int, block: int = 256, cap: int = 1 << 22) -> int:
+    """Blocks for a grid-stride loop over ``n`` elements (every kernel loops, so capping is safe)."""
+    return max(1, min(cap, (n + block - 1) // block))
