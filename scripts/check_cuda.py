@@ -20,14 +20,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from boostr.kernels.sources import render  # noqa: E402
+from boostr.kernels.sources import render, source_hash  # noqa: E402
 from boostr.ops.cuda._variants import kernel_variants  # noqa: E402
 from boostr.runtime.cuda.kernels import OPTIONS  # noqa: E402
 
 
 def _check(nvcc: str, rel: str, params: tuple[tuple[str, object], ...], arch: str, tmp: Path) -> str | None:
     src = render(rel, **dict(params))
-    tag = "_".join(str(v).replace(" ", "") for _, v in params) or "plain"
+    tag = source_hash(repr(params))[:12] if params else "plain"  # values may be long tables
     cu = tmp / f"{rel.replace('/', '_')}_{tag}_{arch}.cu"
     cu.write_text(src)
     cmd = [nvcc, "-ptx", f"-arch={arch}", *OPTIONS, "-diag-suppress=186", "-o", str(cu.with_suffix(".ptx")), str(cu)]

@@ -4,6 +4,16 @@ Every hook builds its kernel with ``kernel(client, relpath, entry, access, decls
 (rendered from ``boostr/kernels/wgsl`` with ``common/convert.wgsl`` prepended) and
 launches through ``launch`` -> ``Engine.dispatch`` (the one dispatch path).
 
+Launch plans: a hook wraps its work in ``planned(client, key, tensors, build)``. The first call
+with a given key (op, static arguments, and each tensor's shape / strides / offset / dtype) runs
+``build`` while ``launch`` captures what it records: kernel, parameter block, workgroup counts and
+which of ``tensors`` (or which static buffer) each binding is. Later calls replay that list with
+the new tensors' buffers: no coalescing, window arithmetic, WGSL rendering or parameter packing
+in Python, only a bind-group lookup (by buffer identities) and the recording itself. Plans apply
+when no buffer exceeds one storage binding (big tensors always take ``build``); a capture that
+binds a buffer that is neither one of ``tensors`` nor static (a temporary made inside ``build``)
+is not cached.
+
 Buffers larger than ``max-storage-buffer-binding-size`` are bound as windows:
 ``window`` returns a binding of the byte range holding elements ``[lo, hi)``,
 aligned down to ``min-storage-buffer-offset-alignment``, and the element index of
@@ -13,6 +23,7 @@ the window's start, which kernels subtract from their offsets.
 from __future__ import annotations
 
 import struct
+import threading
 from array import array
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -95,6 +106,57 @@ def decl(name: str, binding: int, dt: DType, mode: str = "r") -> str:
     if mode == "w":
         out.append(f"fn st_{name}(i: u32, v: {c}) {{ {name}[i] = {st}(v); }}")
     return "\n".join(out)
+
+
+VEC_DTYPES = (_dt.f32, _dt.f16)
+
+
+def decl_v(name: str, binding: int, dt: DType, st: str, vec: bool, mode: str = "r") -> str:
+    """Buffer ``name`` seen through ``{name}1(i) -> st`` and ``{name}4(i) -> vec4<st>`` (elements i..i+3;
+    with ``vec`` the buffer is an ``array<vec4<..>>`` and i must be a multiple of 4), and for mode ``w``
+    ``st_{name}1(i, v: f32)`` / ``st_{name}4(i, v: vec4<f32>)``. Without ``vec`` it wraps ``decl``."""
+    if vec:
+        t = {_dt.f16: "f16", _dt.i32: "i32", _dt.u32: "u32", _dt.bool_: "u32"}.get(dt, "f32")
+        acc = "read" if mode == "r" else "read_write"
+        arr = f"{name}_v"
+        out = [f"@group(1) @binding({binding}) var<storage, {acc}> {arr}: array<vec4<{t}>>;",
+               f"fn {name}4(i: u32) -> vec4<{st}> {{ return vec4<{st}>({arr}[i >> 2u]); }}",
+               f"fn {name}1(i: u32) -> {st} {{ return {st}({arr}[i >> 2u][i & 3u]); }}"]  # fmt: skip
+        if mode == "w":
+            out.append(f"fn st_{name}4(i: u32, v: vec4<f32>) {{ {arr}[i >> 2u] = vec4<{t}>(v); }}")
+            out.append(f"fn st_{name}1(i: u32, v: f32) {{ {arr}[i >> 2u][i & 3u] = {t}(v); }}")
+        return "\n".join(out)
+    ld = f"ld_{name}"
+    out = [decl(name, binding, dt, mode), f"fn {name}1(i: u32) -> {st} {{ return {st}({ld}(i)); }}",
+           f"fn {name}4(i: u32) -> vec4<{st}> {{ return vec4<{st}>({st}({ld}(i)), {st}({ld}(i + 1u)), "
+           f"{st}({ld}(i + 2u)), {st}({ld}(i + 3u))); }}"]  # fmt: skip
+    if mode == "w":
+        out.append(f"fn st_{name}1(i: u32, v: f32) {{ st_{name}(i, v); }}")
+        out.append(f"fn st_{name}4(i: u32, v: vec4<f32>) {{ for (var j = 0u; j < 4u; j = j + 1u) "
+                   f"{{ st_{name}(i + j, v[j]); }} }}")  # fmt: skip
+    return "\n".join(out)
+
+
+def aligned4(t: Any, *strides: int, ints: bool = False) -> bool:
+    """Whether ``t`` can be read as vec4 along a unit-stride dim: a vec4-capable dtype (f32, f16; with
+    ``ints`` also i32, u32, bool), offset and the given other strides multiples of 4 (a stride of a dim
+    of size 1 may be passed as 0)."""
+    ok = t.dtype in VEC_DTYPES or (ints and t.dtype in (_dt.i32, _dt.u32, _dt.bool_))
+    return ok and t.offset % 4 == 0 and all(s % 4 == 0 for s in strides)
+
+
+def sg_tmpl(client: Any) -> dict[str, str]:
+    """Template values wiring the workgroup-reduction helpers: ``SGB`` (extra entry-point builtins),
+    ``SGI`` (statement storing them) and ``WGSUM`` (``common/wg_sum_sg.wgsl`` when the adapter has
+    subgroups, else ``common/wg_sum_tree.wgsl``)."""
+    if getattr(client, "has_subgroups", False):
+        return {
+            "SGB": ", @builtin(subgroup_invocation_id) sgl_in: u32, @builtin(subgroup_id) sgi_in: u32, "
+            "@builtin(num_subgroups) sgn_in: u32, @builtin(subgroup_size) sgs_in: u32",
+            "SGI": "sg_lane = sgl_in; sg_id = sgi_in; sg_n = sgn_in; sg_size = sgs_in;",
+            "WGSUM": read_source("wgsl/common/wg_sum_sg.wgsl"),
+        }
+    return {"SGB": "", "SGI": "", "WGSUM": read_source("wgsl/common/wg_sum_tree.wgsl")}
 
 
 def kernel(client: Any, relpath: str, entry: str, access: str, decls: str = "", **tmpl: object) -> Any:
@@ -206,7 +268,13 @@ def launch(client: Any, k: Any, bufs: Sequence[tuple[Any, int, int]], words: Seq
     """Record ``k`` over ``groups`` workgroups with ``words`` as u32 parameters (taken mod 2**32: offsets
     relative to a window may be negative and wrap back when the kernel adds its indices)."""
     g = grid(groups) if isinstance(groups, int) else groups
-    client.engine.dispatch(k, bufs, array("I", [w & 0xFFFFFFFF for w in words]).tobytes(), g)
+    params = array("I", [w & 0xFFFFFFFF for w in words]).tobytes()
+    client.engine.dispatch(k, bufs, params, g)
+    caps = getattr(client, "_capture", None)
+    if caps:  # a launch plan is being captured (by this thread?)
+        cap = caps.get(threading.get_ident())
+        if cap is not None:
+            cap.append((k, tuple(bufs), params, g))
 
 
 def range_chunks(client: Any, total: int, ranges: Any) -> Iterator[tuple[int, int]]:
@@ -225,3 +293,100 @@ def range_chunks(client: Any, total: int, ranges: Any) -> Iterator[tuple[int, in
 def bind(client: Any, st: Any, dt: DType, lo: int, hi: int) -> tuple[tuple[Any, int, int], int]:
     """``window`` for elements ``[lo, hi)`` (alias kept short for the hook modules)."""
     return window(client, st, dt, lo, hi)
+
+
+PLAN_CACHE = 8192
+
+
+def meta(t: Any) -> tuple[Any, ...]:
+    """The part of a tensor a launch plan depends on (its buffer is bound at replay)."""
+    return (t.shape, t.strides, t.offset, t.dtype.name)
+
+
+def static_buffer(client: Any, storage: Any) -> None:
+    """Declare ``storage`` (a persistent helper buffer, e.g. an unused-binding dummy) bindable by plans."""
+    client.__dict__.setdefault("_static", {})[id(storage.buffer)] = storage.buffer
+
+
+class _Step:
+    __slots__ = ("gen", "groups", "k", "params", "poff", "slots")
+
+    def __init__(self, k: Any, slots: tuple[Any, ...], params: bytes, groups: tuple[int, int, int]) -> None:
+        self.k, self.slots, self.params, self.groups = k, slots, params, groups
+        self.poff = 0
+        self.gen = -1
+
+
+class Plan:
+    """Recorded launches of one op for one key; ``alias`` is the buffer-sharing pattern it needs, if any."""
+
+    __slots__ = ("alias", "steps")
+
+    def __init__(self, steps: list[_Step], alias: tuple[int, ...] | None) -> None:
+        self.steps = steps
+        self.alias = alias
+
+
+def _alias(bufs: Sequence[Any]) -> tuple[int, ...]:
+    ids = [id(b) for b in bufs]
+    return tuple(ids.index(i) for i in ids)
+
+
+def planned(client: Any, key: tuple[Any, ...], tensors: Sequence[Any], build: Any) -> None:
+    """Run ``build`` (which records launches for ``tensors``) through the launch plan cached for ``key``."""
+    bufs = []
+    for t in tensors:
+        st = t.storage
+        if st.big:
+            build()
+            return
+        bufs.append(st.buffer)
+    plan = client._plans.get(key)
+    if plan is not None:
+        if plan.alias is None or plan.alias == _alias(bufs):
+            eng = client.engine
+            for s in plan.steps:
+                bgs = eng.bind_whole(s.k, [bufs[i] if i.__class__ is int else i for i in s.slots])
+                if s.gen != eng.generation:
+                    s.poff = eng.param_offset(s.params)
+                    s.gen = eng.generation
+                eng.record(s.k.pipeline, bgs, s.poff, s.groups)
+            return
+        build()
+        return
+    tid = threading.get_ident()
+    if tid in client._capture:  # inside another op's build: that op's plan captures these launches
+        build()
+        return
+    client._capture[tid] = cap = []
+    try:
+        build()
+    finally:
+        del client._capture[tid]
+    plan = _compile(client, cap, bufs)
+    if plan is not None:
+        if len(client._plans) >= PLAN_CACHE:
+            client._plans.clear()
+        client._plans[key] = plan
+
+
+def _compile(client: Any, cap: list[Any], bufs: list[Any]) -> Plan | None:
+    where = {}
+    for i, b in enumerate(bufs):
+        where.setdefault(id(b), i)
+    static = client.__dict__.get("_static", {})
+    steps = []
+    for k, binds, params, groups in cap:
+        slots: list[Any] = []
+        for b, off, size in binds:
+            if off != 0 or size != b.size:
+                return None
+            i = where.get(id(b))
+            if i is None:
+                if id(b) not in static:
+                    return None  # a temporary of this call: nothing to bind it to next time
+                slots.append(b)
+            else:
+                slots.append(i)
+        steps.append(_Step(k, tuple(slots), params, groups))
+    return Plan(steps, _alias(bufs) if len(where) < len(bufs) else None)

@@ -12,7 +12,7 @@ import numpy as np
 
 from ... import dtype as _dt
 from ...tensor import Tensor
-from ._kern import WG, ctype, decl, f32_word, flat_chunks, kernel, launch, window
+from ._kern import WG, ctype, decl, f32_word, flat_chunks, kernel, launch, meta, planned, window
 from .memory import convert
 
 
@@ -34,6 +34,10 @@ def _run(client: Any, entry: str, out: Tensor, tmpl: dict[str, str], words: list
 
 class WgpuCreation:
     def _k_arange(self, out: Tensor, start: bool | int | float, step: bool | int | float) -> None:
+        key = ("arange", type(start), repr(start), type(step), repr(step), meta(out))  # repr: -0.0 != 0.0
+        planned(self, key, (out,), lambda: self._wg_arange(out, start, step))
+
+    def _wg_arange(self, out: Tensor, start: bool | int | float, step: bool | int | float) -> None:
         if out.dtype.is_int and isinstance(start, int) and isinstance(step, int):
             c = ctype(out.dtype)
             body = f"st_out(P[2] + i, {c}(bitcast<i32>(P[3]) + i32(i) * bitcast<i32>(P[5])));"

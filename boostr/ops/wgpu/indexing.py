@@ -15,7 +15,7 @@ from typing import Any
 
 from ... import dtype as _dt
 from ...tensor import Tensor, contiguous_strides
-from ._kern import WG, ctype, decl, flat_bounds, flat_chunks, kernel, launch, sbytes, window
+from ._kern import WG, ctype, decl, flat_bounds, flat_chunks, kernel, launch, meta, planned, sbytes, window
 
 _ALL = 0xFFFFFFFF
 
@@ -60,20 +60,32 @@ def _run_src(client: Any, entry: str, x: Tensor, index: Tensor, out: Tensor, wor
 
 class WgpuIndexing:
     def _k_index_select(self, x: Tensor, dim: int, index: Tensor, out: Tensor) -> None:
+        key = ("index_select", dim, meta(x), meta(index), meta(out))
+        planned(self, key, (x, index, out), lambda: self._wg_index_select(x, dim, index, out))
+
+    def _wg_index_select(self, x: Tensor, dim: int, index: Tensor, out: Tensor) -> None:
         inner = math.prod(x.shape[dim + 1 :])
         words = [0] * 29
         words[20], words[21], words[27], words[28] = x.shape[dim], x.offset, inner, index.numel
         _run_src(self, "index_select", x, index, out, words)
 
     def _k_gather(self, x: Tensor, dim: int, index: Tensor, out: Tensor) -> None:
+        key = ("gather", dim, meta(x), meta(index), meta(out))
+        planned(self, key, (x, index, out), lambda: self._wg_gather(x, dim, index, out))
+
+    def _wg_gather(self, x: Tensor, dim: int, index: Tensor, out: Tensor) -> None:
         words = [0, 0, index.ndim, *_pad8(list(index.shape), 1), *_pad8(list(contiguous_strides(x.shape)), 0)]
         words += [dim, x.shape[dim], x.offset] + [0] * 7
         _run_src(self, "gather", x, index, out, words)
 
     def _k_scatter(self, out: Tensor, dim: int, index: Tensor, src: Tensor, accumulate: bool) -> None:
+        key = ("scatter", dim, accumulate, meta(out), meta(index), meta(src))
+        planned(self, key, (out, index, src), lambda: self._wg_scatter(out, dim, index, src, accumulate))
+
+    def _wg_scatter(self, out: Tensor, dim: int, index: Tensor, src: Tensor, accumulate: bool) -> None:
         if out.dtype in (_dt.f16, _dt.bf16, _dt.fp8_e4m3, _dt.fp8_e5m2) and (accumulate or out.dtype is not _dt.f16):
             tmp = self.cast(out, _dt.f32)
-            self._k_scatter(tmp, dim, index, self.cast(src, _dt.f32), accumulate)
+            self._wg_scatter(tmp, dim, index, self.cast(src, _dt.f32), accumulate)
             self._k_copy(tmp, out)
             return
         c = ctype(out.dtype)

@@ -2,7 +2,8 @@
 
 ``run_map`` drives ``kernels/wgsl/elementwise/map.wgsl``: it coalesces the views'
 dims, splits the flat output range so each view's touched elements fit one
-binding window, and records one dispatch per piece.
+binding window, and records one dispatch per piece. All of that runs once per
+(body, dtypes, shapes, strides, offsets, scalars): later calls replay the launch plan.
 """
 
 from __future__ import annotations
@@ -13,7 +14,20 @@ from typing import Any
 from ... import dtype as _dt
 from ...dtype import DType
 from ...tensor import Tensor
-from ._kern import WG, coalesce, ctype, decl, flat_bounds, flat_chunks, kernel, launch, scalar_word, window
+from ._kern import (
+    WG,
+    coalesce,
+    ctype,
+    decl,
+    flat_bounds,
+    flat_chunks,
+    kernel,
+    launch,
+    meta,
+    planned,
+    scalar_word,
+    window,
+)
 
 MAX_DIMS = 8
 _NAMES = ("out", "a", "b", "c")
@@ -32,6 +46,13 @@ def ops_lib(dt: DType) -> str:
 def run_map(client: Any, body: str, out: Tensor, inputs: Sequence[Tensor], scalars: Sequence[int] = (),
             ops: DType | None = None) -> None:  # fmt: skip
     """``out[e] = body`` over out's elements; ``body`` uses ``ld_a(o1)``, ``st_out(o0, v)``, ``sf(k)``..."""
+    views = (out, *inputs)
+    key = ("map", body, ops.name if ops is not None else None, tuple(scalars), *[meta(v) for v in views])
+    planned(client, key, views, lambda: _map(client, body, out, inputs, scalars, ops))
+
+
+def _map(client: Any, body: str, out: Tensor, inputs: Sequence[Tensor], scalars: Sequence[int],
+         ops: DType | None) -> None:  # fmt: skip
     views = [out, *inputs]
     shape, strides = coalesce(out.shape, [v.strides for v in views])
     if len(shape) > MAX_DIMS:
@@ -44,22 +65,23 @@ def run_map(client: Any, body: str, out: Tensor, inputs: Sequence[Tensor], scala
         run_map(client, body, out, tmp[1:], scalars, ops)
         return
     decls = "\n".join(decl(_NAMES[i], i, v.dtype, "w" if i == 0 else "r") for i, v in enumerate(views))
-    k = kernel(client, "wgsl/elementwise/map.wgsl", "main", "w" + "r" * len(inputs), decls,
-               OPS=ops_lib(ops) if ops is not None else "", BODY=body)  # fmt: skip
     nd = len(shape)
+    k = kernel(client, "wgsl/elementwise/map.wgsl", "flat" if nd == 1 else "main", "w" + "r" * len(inputs), decls,
+               OPS=ops_lib(ops) if ops is not None else "", BODY=body)  # fmt: skip
+    per = 1024 if nd == 1 else WG
     n = out.numel
-    meta = [(v.storage, v.dtype, shape, strides[i], v.offset) for i, v in enumerate(views)]
+    vm = [(v.storage, v.dtype, shape, strides[i], v.offset) for i, v in enumerate(views)]
     sc = list(scalars) + [0] * (4 - len(scalars))
-    for s, e in flat_chunks(client, n, meta, shape):
+    for s, e in flat_chunks(client, n, vm, shape):
         words = [e - s, s, nd, *shape, *([1] * (MAX_DIMS - nd))]
         bufs = []
-        for st, dt, _, strd, off in meta:
+        for st, dt, _, strd, off in vm:
             lo, hi = flat_bounds(shape, strd, off, s, e)
             binding, base = window(client, st, dt, lo, hi)
             bufs.append(binding)
             words += [off - base, *strd, *([0] * (MAX_DIMS - nd))]
         words += [0] * (48 - len(words)) + sc
-        launch(client, k, bufs, words, -(-(e - s) // WG))
+        launch(client, k, bufs, words, -(-(e - s) // per))
 
 
 def convert(expr: str, src: DType, dst: DType) -> str:

@@ -11,8 +11,23 @@ from typing import Any
 
 from ... import dtype as _dt
 from ...dtype import DType
+from ...kernels.sources import read_source
 from ...tensor import Tensor
-from ._kern import ctype, decl, kernel, launch, nan_test, range_chunks, window
+from ._kern import (
+    aligned4,
+    ctype,
+    decl,
+    decl_v,
+    kernel,
+    launch,
+    meta,
+    nan_test,
+    planned,
+    range_chunks,
+    sg_tmpl,
+    static_buffer,
+    window,
+)
 from .memory import convert
 
 _OPID = {"sum": 0, "prod": 1, "max": 2, "min": 3, "argmax": 4, "argmin": 5, "any": 6, "all": 7}
@@ -35,6 +50,7 @@ def _dummy(client: Any, slot: int) -> Tensor:
     dummies = client.__dict__.setdefault("_dummies", {})
     if slot not in dummies:
         dummies[slot] = client._new((4,), _dt.u32)
+        static_buffer(client, dummies[slot].storage)
     return dummies[slot]
 
 
@@ -44,18 +60,26 @@ def _reduce_pass(client: Any, op: str, x: Tensor, xi: Tensor | None, rows: int, 
     c = ctype(x.dtype)
     arg = op in ("argmax", "argmin")
     seg_len = -(-cols // segs)
+    vec = not arg and xi is None and cols % 4 == 0 and aligned4(x, cols if rows > 1 else 0, ints=True)
+    if vec:
+        seg_len = -(-seg_len // 4) * 4
     xi_t = xi if xi is not None else _dummy(client, 0)
     oi_t = outi if outi is not None else _dummy(client, 1)
     if outi is not None:
-        store = "st_out(P[6] + g, sv[0]);\n        st_oi(P[10] + g, sx[0]);"
+        store = "st_out(P[6] + g, acc);\n        st_oi(P[10] + g, ai);"
     elif arg:
-        store = "st_out(P[6] + g, i32(sx[0]));"
+        store = "st_out(P[6] + g, i32(ai));"
     else:
-        store = f"st_out(P[6] + g, {convert('sv[0]', x.dtype, out.dtype)});"
-    decls = "\n".join([decl("x", 0, x.dtype), decl("xi", 1, xi_t.dtype), decl("out", 2, out.dtype, "w"),
+        store = f"st_out(P[6] + g, {convert('acc', x.dtype, out.dtype)});"
+    decls = "\n".join([decl_v("x", 0, x.dtype, c, vec), decl("xi", 1, xi_t.dtype), decl("out", 2, out.dtype, "w"),
                        decl("oi", 3, oi_t.dtype, "w")])  # fmt: skip
+    sg = sg_tmpl(client)
+    wgred = read_source("wgsl/reduce/wgred_sg.wgsl" if sg["SGB"] else "wgsl/reduce/wgred_tree.wgsl")
+    if not sg["SGB"]:
+        sg["WGSUM"] = ""  # the tree needs none of the helpers (and not their workgroup array)
     k = kernel(client, "wgsl/reduce/reduce.wgsl", "main", "rrww", decls, OPID=_OPID[op], ARG=str(arg).lower(),
-               C=c, IDENT=_ident(op, c), STORE=store, NANTEST=nan_test(x.dtype))  # fmt: skip
+               C=c, IDENT=_ident(op, c), STORE=store, NANTEST=nan_test(x.dtype), VEC=str(vec).lower(), WGRED=wgred,
+               **sg)  # fmt: skip
 
     def spans(g0: int, g1: int) -> list[tuple[Any, DType, int, int]]:
         lo = x.offset + (g0 // segs) * cols + (g0 % segs) * seg_len
@@ -81,19 +105,36 @@ class WgpuReduce:
         segs = 1
         if cols > 2 * _SEG_MIN and rows < 1024:
             segs = min(_SEG_MAX, cols // _SEG_MIN)
+        key = ("reduce", op, meta(x), meta(out))
         if segs == 1:
-            _reduce_pass(self, op, x, None, rows, cols, 1, out, None)
+            planned(self, key, (x, out), lambda: _reduce_pass(self, op, x, None, rows, cols, 1, out, None))
             return
         arg = op in ("argmax", "argmin")
         pdt = {"f32": _dt.f32, "i32": _dt.i32, "u32": _dt.u32}[ctype(x.dtype)]
         part = self._new((rows, segs), pdt)
         parti = self._new((rows, segs), _dt.u32) if arg else None
-        _reduce_pass(self, op, x, None, rows, cols, segs, part, parti)
-        _reduce_pass(self, op, part, parti, rows, segs, 1, out, None)
 
-    def _rows(self, relpath: str, x: Tensor, out: Tensor, extra: list[int], tmpl: dict[str, Any]) -> None:
+        def build() -> None:
+            _reduce_pass(self, op, x, None, rows, cols, segs, part, parti)
+            _reduce_pass(self, op, part, parti, rows, segs, 1, out, None)
+
+        planned(self, key, (x, out, part) if parti is None else (x, out, part, parti), build)
+
+    def _rows(self, relpath: str, x: Tensor, out: Tensor, extra: list[int], tmpl: dict[str, Any],
+              vec: bool = False) -> None:  # fmt: skip
+        """One workgroup per row of ``relpath``; ``vec``: the kernel takes ``VEC`` and the sg templates."""
+        key = (relpath, tuple(extra), meta(x), meta(out))
+        planned(self, key, (x, out), lambda: self._wg_rows(relpath, x, out, extra, tmpl, vec))
+
+    def _wg_rows(self, relpath: str, x: Tensor, out: Tensor, extra: list[int], tmpl: dict[str, Any],
+                 vec: bool) -> None:  # fmt: skip
         rows, cols = x.shape
-        decls = decl("x", 0, x.dtype) + "\n" + decl("out", 1, out.dtype, "w")
+        if vec:
+            v4 = cols % 4 == 0 and aligned4(x) and aligned4(out)
+            decls = decl_v("x", 0, x.dtype, "f32", v4) + "\n" + decl_v("out", 1, out.dtype, "f32", v4, "w")
+            tmpl = dict(tmpl, VEC=str(v4).lower(), **sg_tmpl(self))
+        else:
+            decls = decl("x", 0, x.dtype) + "\n" + decl("out", 1, out.dtype, "w")
         k = kernel(self, relpath, "main", "rw", decls, **tmpl)
 
         def spans(r0: int, r1: int) -> list[tuple[Any, DType, int, int]]:
@@ -105,7 +146,7 @@ class WgpuReduce:
             launch(self, k, [bx, bo], [r0, cols, x.offset - bxs, out.offset - bos, *extra, r1 - r0], r1 - r0)
 
     def _k_softmax(self, x: Tensor, out: Tensor, log: bool) -> None:
-        self._rows("wgsl/reduce/softmax.wgsl", x, out, [int(log)], {})
+        self._rows("wgsl/reduce/softmax.wgsl", x, out, [int(log)], {}, vec=True)
 
     def _k_cumsum(self, x: Tensor, out: Tensor) -> None:
         c = ctype(out.dtype)

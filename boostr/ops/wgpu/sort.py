@@ -1,7 +1,9 @@
 """wgpu sort / topk: a stable bitonic network over (key, index) pairs (``sort/bitonic.wgsl``).
 
-Each row is padded to a power of two in device scratch buffers; one dispatch per network
-stage (``log2(P2) * (log2(P2) + 1) / 2`` of them, recorded into the same batch).
+Each row is padded to a power of two in device scratch buffers. Stages whose pairs lie inside
+blocks of ``LOCAL`` elements run in workgroup memory, many per dispatch (``local``); only the
+stages with a pair distance of at least ``LOCAL`` go over the whole buffer, one dispatch each
+(``step``). All of it is recorded into one batch.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from typing import Any
 
 from ... import dtype as _dt
 from ...tensor import Tensor
-from ._kern import WG, ctype, decl, kernel, launch, nan_test, window
+from ._kern import WG, ctype, decl, kernel, launch, meta, nan_test, planned, window
 from .reduce import _dummy
+
+LOCAL = 1024
 
 
 def _bitonic(client: Any, x: Tensor, kcols: int, descending: bool, values: Tensor, indices: Tensor) -> None:
@@ -20,6 +24,16 @@ def _bitonic(client: Any, x: Tensor, kcols: int, descending: bool, values: Tenso
     c = ctype(x.dtype)
     keys = client._new((rows, p2), {"f32": _dt.f32, "i32": _dt.i32, "u32": _dt.u32}[c])
     ids = client._new((rows, p2), _dt.u32)
+    key = ("bitonic", kcols, descending, meta(x), meta(values), meta(indices))
+    planned(client, key, (x, keys, ids, values, indices),
+            lambda: _network(client, x, keys, ids, kcols, descending, values, indices))  # fmt: skip
+
+
+def _network(client: Any, x: Tensor, keys: Tensor, ids: Tensor, kcols: int, descending: bool, values: Tensor,
+             indices: Tensor) -> None:  # fmt: skip
+    rows, cols = x.shape
+    p2 = keys.shape[1]
+    c = ctype(x.dtype)
     decls = "\n".join([decl("x", 0, x.dtype), f"@group(1) @binding(1) var<storage, read_write> keys: array<{c}>;",
                        "@group(1) @binding(2) var<storage, read_write> ids: array<u32>;",
                        decl("values", 3, values.dtype, "w"), decl("indices", 4, indices.dtype, "w")])  # fmt: skip
@@ -35,15 +49,25 @@ def _bitonic(client: Any, x: Tensor, kcols: int, descending: bool, values: Tenso
 
     launch(client, kern("init"), bufs(d3, d4), base,
            -(-rows * p2 // WG))  # fmt: skip
-    step = kern("step")
-    k = 2
+    step, local = kern("step"), kern("local")
+    lb = min(LOCAL, p2)
+    blocks = rows * (p2 // lb)
+
+    def run_local(mode: int, k: int) -> None:
+        w = [*base, mode, lb]
+        w[4] = k
+        launch(client, local, bufs(d3, d4), w, blocks)
+
+    run_local(0, 0)
+    k = 2 * lb
     while k <= p2:
         j = k // 2
-        while j >= 1:
+        while j >= lb:
             w = list(base)
             w[4], w[5] = k, j
             launch(client, step, bufs(d3, d4), w, -(-rows * (p2 // 2) // WG))
             j //= 2
+        run_local(1, k)
         k *= 2
     launch(client, kern("write"), bufs(values, indices), base,
            -(-rows * kcols // WG))  # fmt: skip

@@ -54,10 +54,13 @@ class WgpuClient(ClientBase, *WGPU_HOOKS):  # type: ignore[misc]
         self.compute_dtypes = frozenset(base)
         self.storage_dtypes = frozenset(base | {_dt.fp8_e4m3, _dt.fp8_e5m2})
         usage = wgpu.BufferUsage.STORAGE | wgpu.BufferUsage.COPY_SRC | wgpu.BufferUsage.COPY_DST
-        self.pool = BufferPool(self.device, usage, self.limits["max-buffer-size"])
+        self.pool = BufferPool(self.device, usage, self.limits["max-buffer-size"], self.max_binding)
         self.staging = BufferPool(self.device, wgpu.BufferUsage.MAP_READ | wgpu.BufferUsage.COPY_DST, 1 << 62)
         self.engine = Engine(self.device)
+        self.pool.on_trim = self.engine.clear_bind_groups
         self._kernels: dict[tuple[Any, ...], Any] = {}
+        self._plans: dict[tuple[Any, ...], Any] = {}  # launch plans (ops/wgpu/_kern.py)
+        self._capture: dict[int, list[Any]] = {}  # thread id -> launches captured for a plan
 
     # ------------------------------------------------------------- memory
     def _k_alloc(self, numel: int, dtype: DType) -> Any:

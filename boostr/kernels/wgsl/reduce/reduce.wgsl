@@ -1,11 +1,16 @@
 // Row reduction: out[r] = OP(x[r, 0..C)) for OP in sum, prod, max, min, argmax, argmin, any, all,
-// as a workgroup tree (256 threads) over segment p of row r; with S > 1 segments per row a first
+// by one workgroup (256 threads) over segment p of row r; with S > 1 segments per row a first
 // pass writes partials [R, S] (values, and indices for arg ops) and a second pass reduces them.
+// Each invocation folds a strided slice of the segment (vec4 loads when VEC: contiguous, aligned,
+// not an arg op), then WGRED combines the 256 partials into (acc, ai) of invocation 0: with
+// subgroups, a shuffle-xor butterfly inside each subgroup and the subgroup results in order
+// (reduce/wgred_sg.wgsl); without, a tree in workgroup memory (reduce/wgred_tree.wgsl).
 // Layout (P): [0] g0 first workgroup, [1] C columns, [2] row stride, [3] x offset, [4] S segments
 // per row, [5] segment length, [6] out offset, [7] 1 if input indices come from xi, [8] xi offset,
 // [9] groups in this dispatch. NaN propagates through max/min; argmax/argmin take the first extreme,
 // NaN counting as the extreme (numpy). Reference: Harris, "Optimizing Parallel Reduction in CUDA".
 ${DECLS}
+${WGSUM}
 
 fn isnan_(x: ${C}) -> bool { return ${NANTEST}; }
 
@@ -14,6 +19,7 @@ fn isnan_(x: ${C}) -> bool { return ${NANTEST}; }
 const OPID: u32 = ${OPID}u;
 const ARG: bool = ${ARG};
 const NONE: u32 = 0xffffffffu;
+const VEC: bool = ${VEC};
 var<workgroup> sv: array<${C}, 256>;
 var<workgroup> sx: array<u32, 256>;
 
@@ -43,8 +49,9 @@ fn better(va: ${C}, ia: u32, vb: ${C}, ib: u32) -> bool {
 }
 
 @compute @workgroup_size(256)
-fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32>) {
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>${SGB}) {
+    ${SGI}
     let lw = wid.x + wid.y * nwg.x;
     if (lw >= P[9]) { return; }
     let g = P[0] + lw;
@@ -54,33 +61,25 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     let c1 = min(P[1], c0 + P[5]);
     var acc: ${C} = ${IDENT};
     var ai: u32 = NONE;
-    for (var c = c0 + lid.x; c < c1; c = c + 256u) {
-        let v = ld_x(P[3] + r * P[2] + c);
-        if (ARG) {
-            var i = c;
-            if (P[7] == 1u) { i = ld_xi(P[8] + r * P[2] + c); }
-            if (better(acc, ai, v, i)) { acc = v; ai = i; }
-        } else {
-            acc = comb(acc, v);
+    if (VEC) {
+        for (var c = c0 + lid * 4u; c < c1; c = c + 1024u) {
+            let v = x4(P[3] + r * P[2] + c);
+            acc = comb(acc, comb(comb(v.x, v.y), comb(v.z, v.w)));
         }
-    }
-    sv[lid.x] = acc;
-    sx[lid.x] = ai;
-    workgroupBarrier();
-    for (var s = 128u; s > 0u; s = s >> 1u) {
-        if (lid.x < s) {
+    } else {
+        for (var c = c0 + lid; c < c1; c = c + 256u) {
+            let v = x1(P[3] + r * P[2] + c);
             if (ARG) {
-                if (better(sv[lid.x], sx[lid.x], sv[lid.x + s], sx[lid.x + s])) {
-                    sv[lid.x] = sv[lid.x + s];
-                    sx[lid.x] = sx[lid.x + s];
-                }
+                var i = c;
+                if (P[7] == 1u) { i = ld_xi(P[8] + r * P[2] + c); }
+                if (better(acc, ai, v, i)) { acc = v; ai = i; }
             } else {
-                sv[lid.x] = comb(sv[lid.x], sv[lid.x + s]);
+                acc = comb(acc, v);
             }
         }
-        workgroupBarrier();
     }
-    if (lid.x == 0u) {
+    ${WGRED}
+    if (lid == 0u) {
         ${STORE}
     }
 }
