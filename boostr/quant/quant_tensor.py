@@ -2,7 +2,10 @@
 
 Layout: logical shape ``[..., K]``; the rows (all leading dims, row-major) are stored one
 after another, each as ``K / block_elems`` blocks of ``block_bytes`` bytes (exactly the
-GGUF tensor data). ``data`` is a flat u8 Tensor of the client holding those bytes.
+GGUF tensor data). ``data`` is a flat Tensor of the client holding that byte stream:
+u8 (one element per byte) on backends that store u8, else u32 words (WebGPU): byte ``i`` is
+bits ``8 * (i % 4)`` of word ``i // 4`` (little endian), the END of the stream zero-padded to a
+whole word. Blocks are not realigned; kernels address bytes by offset (``quant/bytes.wgsl``).
 """
 
 from __future__ import annotations
@@ -59,6 +62,25 @@ def _host_bytes(blocks: Any) -> np.ndarray:
     )
 
 
+def byte_dtype(client: Any) -> _dt.DType:
+    """The dtype ``data`` has on ``client``: u8, or u32 words where u8 is not a storage dtype."""
+    return _dt.u8 if _dt.u8 in client.storage_dtypes else _dt.u32
+
+
+def byte_elems(client: Any, nbytes: int) -> int:
+    """Elements of a ``data`` tensor holding ``nbytes`` bytes on ``client``."""
+    return nbytes if byte_dtype(client) is _dt.u8 else (nbytes + 3) // 4
+
+
+def upload_bytes(client: Any, host: np.ndarray) -> Tensor:
+    """Flat uint8 ``host`` as a ``data`` tensor of ``client`` (words zero-padded at the end)."""
+    if byte_dtype(client) is _dt.u8:
+        return client.from_numpy(host, _dt.u8)
+    if host.size % 4:
+        host = np.concatenate([host, np.zeros(4 - host.size % 4, np.uint8)])
+    return client.from_numpy(host.view(np.uint32), _dt.u32)
+
+
 def expected_bytes(fmt: QuantFormat, shape: tuple[int, ...]) -> int:
     """Bytes of a ``fmt`` tensor of ``shape``; InvalidArgument unless K is a positive multiple of the block."""
     k = shape[-1]
@@ -82,10 +104,12 @@ class QuantTensor:
     def __init__(self, data: Tensor, fmt: QuantFormat | str | int, shape: Sequence[int]) -> None:
         self.format = get_format(fmt)
         self.shape = _shape(shape)
-        if not isinstance(data, Tensor) or data.dtype is not _dt.u8 or data.ndim != 1 or not data.is_contiguous():
-            raise InvalidArgument("data", "expected a contiguous 1-d u8 Tensor of block bytes")
+        if not isinstance(data, Tensor) or data.ndim != 1 or not data.is_contiguous():
+            raise InvalidArgument("data", "expected a contiguous 1-d Tensor of block bytes")
+        if data.dtype is not byte_dtype(data.client):
+            raise InvalidArgument("data", f"expected {byte_dtype(data.client)} block bytes, received {data.dtype}")
         want = expected_bytes(self.format, self.shape)
-        if data.numel != want:
+        if data.numel != byte_elems(data.client, want):
             raise FormatError(
                 f"{self.format.name} tensor of shape {self.shape} needs {want} bytes "
                 f"({self.format.block_bytes}-byte blocks of {self.format.block_elems}), received {data.numel}"
@@ -103,17 +127,16 @@ class QuantTensor:
         shp = _shape(shape)
         client = _client_of(backend)
         if isinstance(blocks, Tensor):
-            if blocks.dtype is not _dt.u8:
-                raise InvalidArgument("blocks", f"expected a u8 Tensor of block bytes, received {blocks.dtype}")
-            data = blocks.reshape(-1).contiguous()
-            if data.client is not client:
-                data = client.from_numpy(data.numpy(), _dt.u8)
-            return cls(data, fmt, shp)
+            if blocks.dtype is not byte_dtype(blocks.client):
+                want_dt = byte_dtype(blocks.client)
+                raise InvalidArgument("blocks", f"expected a {want_dt} Tensor of block bytes, received {blocks.dtype}")
+            qt = cls(blocks.reshape(-1).contiguous(), fmt, shp)  # validated on its own client
+            return qt.to(client)
         host = _host_bytes(blocks)
         want = expected_bytes(fmt, shp)
         if host.size != want:
             raise FormatError(f"{fmt.name} tensor of shape {shp} needs {want} bytes, received {host.size}")
-        return cls(client.from_numpy(host, _dt.u8), fmt, shp)
+        return cls(upload_bytes(client, host), fmt, shp)
 
     # ------------------------------------------------------------- metadata
     @property
@@ -138,8 +161,8 @@ class QuantTensor:
 
     @property
     def nbytes(self) -> int:
-        """Bytes of block data on the device."""
-        return self.data.numel
+        """Bytes of block data on the device (without the word padding)."""
+        return expected_bytes(self.format, self.shape)
 
     @property
     def bits_per_weight(self) -> float:
@@ -159,14 +182,14 @@ class QuantTensor:
         client = _client_of(backend)
         if client is self.client:
             return self
-        return QuantTensor(client.from_numpy(self.data.numpy(), _dt.u8), self.format, self.shape)
+        return QuantTensor(upload_bytes(client, self.raw()), self.format, self.shape)
 
     def cpu(self) -> QuantTensor:
         return self.to("cpu")
 
     def raw(self) -> np.ndarray:
         """The block bytes as a host uint8 array (a download)."""
-        return self.data.numpy()
+        return self.data.numpy().reshape(-1).view(np.uint8)[: self.nbytes]
 
     def __repr__(self) -> str:
         return (

@@ -51,10 +51,13 @@ def attention_ref(
     kv_seq_len: int | None = None,
     scale: float | None = None,
     mask: np.ndarray | None = None,
+    bias: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Naive attention. q ``[B, H, Sq, D]``, k/v ``[B, Hkv, Sk, D]`` -> (out ``[B, H, Sq, D]``, lse ``[B, H, Sq]``).
 
-    Query head ``h`` reads KV head ``h // (H // Hkv)``. ``mask`` (``[Sq, Sk]``) replaces the built one.
+    Query head ``h`` reads KV head ``h // (H // Hkv)``. ``mask`` (``[Sq, Sk]``) replaces the built one;
+    ``bias`` (``[H, Sq, Sk]``, e.g. ``alibi_flash_bias_ref``) is added to the scaled scores. Value head
+    dim may differ from the query/key one (``v [B, Hkv, Sk, Dv]``).
     """
     q, k, v = _f(q), _f(k), _f(v)
     b, h, sq, d = q.shape
@@ -63,11 +66,13 @@ def attention_ref(
     scale = 1.0 / math.sqrt(d) if scale is None else scale
     if mask is None:
         mask = attention_mask(sq, sk, causal, window, kv_seq_len)
-    out = np.zeros((b, h, sq, d))
+    out = np.zeros((b, h, sq, v.shape[3]))
     lse = np.full((b, h, sq), -np.inf)
     for bi in range(b):
         for hi in range(h):
             s = q[bi, hi] @ k[bi, hi // g].T * scale
+            if bias is not None:
+                s = s + bias[hi]
             s = np.where(mask, s, -np.inf)
             for i in range(sq):
                 if not mask[i].any():
@@ -80,9 +85,10 @@ def attention_ref(
 
 
 def attention_bwd_ref(
-    dout: np.ndarray, q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray, scale: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Analytic gradients of ``attention_ref`` (same layouts): returns (dq, dk, dv)."""
+    dout: np.ndarray, q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray, scale: float,
+    bias: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Analytic gradients of ``attention_ref`` (same layouts, same optional ``bias``): returns (dq, dk, dv)."""
     dout, q, k, v = _f(dout), _f(q), _f(k), _f(v)
     h, hkv = q.shape[1], k.shape[1]
     g = h // hkv
@@ -90,7 +96,8 @@ def attention_bwd_ref(
     for bi in range(q.shape[0]):
         for hi in range(h):
             kh, vh = k[bi, hi // g], v[bi, hi // g]
-            s = np.where(mask, q[bi, hi] @ kh.T * scale, -np.inf)
+            s = q[bi, hi] @ kh.T * scale + (0.0 if bias is None else bias[hi])
+            s = np.where(mask, s, -np.inf)
             p = np.zeros_like(s)
             for i in range(s.shape[0]):
                 if mask[i].any():
@@ -118,6 +125,46 @@ def varlen_attention_ref(
         o, _ = attention_ref(qs, ks, vs, causal=causal, scale=scale)
         out[cu_q[s] : cu_q[s + 1]] = o[0].transpose(1, 0, 2)
     return out
+
+
+def varlen_attention_bwd_ref(
+    dout: np.ndarray, q: np.ndarray, k: np.ndarray, v: np.ndarray, cu_q: list[int], cu_k: list[int], causal: bool,
+    scale: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Analytic gradients of ``varlen_attention_ref`` (packed layouts): returns (dq, dk, dv)."""
+    dq, dk, dv = np.zeros(q.shape), np.zeros(k.shape), np.zeros(v.shape)
+    for s in range(len(cu_q) - 1):
+        q0, q1, k0, k1 = cu_q[s], cu_q[s + 1], cu_k[s], cu_k[s + 1]
+        if q1 == q0 or k1 == k0:
+            continue
+        seq = [
+            _f(a[lo:hi]).transpose(1, 0, 2)[None]
+            for a, lo, hi in ((dout, q0, q1), (q, q0, q1), (k, k0, k1), (v, k0, k1))
+        ]
+        g = attention_bwd_ref(*seq, attention_mask(q1 - q0, k1 - k0, causal), scale)
+        for dst, gi, lo, hi in ((dq, g[0], q0, q1), (dk, g[1], k0, k1), (dv, g[2], k0, k1)):
+            dst[lo:hi] = gi[0].transpose(1, 0, 2)
+    return dq, dk, dv
+
+
+def mla_attention_ref(
+    q_nope: np.ndarray, q_rope: np.ndarray, kv_latent: np.ndarray, k_rope: np.ndarray, w_uk: np.ndarray,
+    w_uv: np.ndarray, causal: bool = False, scale: float | None = None, kv_seq_len: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Naive DeepSeek-V2 MLA that materializes every head's keys and values from the latent.
+
+    ``k_h = [c @ w_uk[h]^T ; k_rope]`` ``[B, Sk, d_n + d_r]``, ``v_h = c @ w_uv[h]^T`` ``[B, Sk, d_v]``,
+    ``q_h = [q_nope ; q_rope]``, then ``attention_ref`` with one KV head per query head.
+    Shapes as ``mla_attention_fwd``; returns (out ``[B, H, Sq, d_v]``, lse ``[B, H, Sq]``).
+    """
+    c, kr = _f(kv_latent), _f(k_rope)
+    h = w_uk.shape[0]
+    k = np.stack([np.concatenate([c @ _f(w_uk[hh]).T, kr], -1) for hh in range(h)], 1)
+    v = np.stack([c @ _f(w_uv[hh]).T for hh in range(h)], 1)
+    q = np.concatenate([_f(q_nope), _f(q_rope)], -1)
+    if scale is None:
+        scale = 1.0 / math.sqrt(q.shape[3])
+    return attention_ref(q, k, v, causal=causal, kv_seq_len=kv_seq_len, scale=scale)
 
 
 def paged_attention_ref(
@@ -177,6 +224,15 @@ def alibi_slopes_ref(num_heads: int) -> np.ndarray:
         return np.array(pow2(num_heads))
     closest = 2 ** math.floor(math.log2(num_heads))
     return np.array(pow2(closest) + pow2(2 * closest)[0::2][: num_heads - closest])
+
+
+def alibi_flash_bias_ref(slopes: np.ndarray, sq: int, sk: int, kv_seq_len: int | None = None) -> np.ndarray:
+    """``[H, Sq, Sk]`` ALiBi bias of ``flash_attention_fwd(alibi_slopes=...)``: ``-slope_h * |p_i - j|``
+    with ``p_i = i + L - Sq`` (``L = kv_seq_len``, default ``Sk``); masking is separate."""
+    length = sk if kv_seq_len is None else kv_seq_len
+    p = np.arange(sq)[:, None] + length - sq
+    j = np.arange(sk)[None, :]
+    return -_f(slopes)[:, None, None] * np.abs(p - j)[None].astype(F64)
 
 
 def alibi_bias_ref(num_heads: int, sq: int, sk: int, causal: bool) -> np.ndarray:

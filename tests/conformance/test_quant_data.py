@@ -1,10 +1,13 @@
-"""Random valid blocks of every GGML format and a float reference dequantizer (gguf-py, or numpy).
+"""Random valid blocks of every GGML format, a float reference dequantizer (gguf-py, or numpy),
+and which formats a backend runs each quantized op for.
 
 Valid blocks: quantized random data where gguf-py quantizes the format, else random bytes
 whose scale fields hold finite f16 (f32 for Q8_K) values.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 from gguf import GGMLQuantizationType as GgmlType
@@ -19,6 +22,23 @@ F16_SCALES = {
 }  # fmt: skip
 GGUF_QUANTIZES = ("Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "TQ1_0", "TQ2_0", "MXFP4")
 NO_GGUF_DEQUANT = ("Q8_1", "Q8_K", "Q1_0")
+
+
+def backend_formats(client: Any, op: str) -> frozenset[str]:
+    """Formats ``client`` runs ``op`` for natively: its ``quant_formats(op)`` capability.
+
+    The CPU hooks predate the capability and declare none: they run every format for
+    dequantize / quant_matmul and quantize the formats of the CPU quantizer registry.
+    Any other backend must refuse the formats it does not list (UnsupportedDType).
+    """
+    caps = client.quant_formats(op)
+    if caps or client.kind != "cpu":
+        return caps
+    if op == "quantize":
+        from boostr.kernels.cpu.quant.quantize import QUANTIZABLE
+
+        return frozenset(QUANTIZABLE)
+    return frozenset(FORMATS)
 
 
 def random_blocks(name: str, rows: int, k: int, seed: int = 0) -> np.ndarray:

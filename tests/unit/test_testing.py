@@ -48,7 +48,7 @@ def test_refs_semantics():
     np.testing.assert_allclose(refs.softmax(np.array([[0.0, math.log(3.0)]])), [[0.25, 0.75]])
     assert np.isnan(refs.softmax(np.array([[-math.inf, -math.inf]]))).all()
     assert refs.logsumexp(np.array([[-math.inf, -math.inf]]), 1)[0] == -math.inf
-    v, i = refs.sort(np.array([[2.0, math.nan, 1.0, 2.0]]), descending=True)
+    _, i = refs.sort(np.array([[2.0, math.nan, 1.0, 2.0]]), descending=True)
     assert i.tolist() == [[1, 0, 3, 2]]
     assert refs.topk(np.array([3.0, 1.0, 3.0]), 2)[1].tolist() == [0, 2]
     assert refs.argext(np.array([[1.0, math.nan, 5.0, math.nan]]), 1, True).tolist() == [1]

@@ -1,18 +1,16 @@
-"""Fused flash attention forward on the CPU (numba): prefill tiles and flash decoding.
+"""CPU attention helpers (numba): the vectorizable ``exp_row`` and flash decoding for Sq == 1.
 
-Formula: ``out_i = sum_j softmax_j(q_i . k_j * scale + mask_ij) v_j``, ``lse_i = log sum_j exp(...)``,
-computed FlashAttention-2 style: per (batch, head, query tile) an online softmax over key
-tiles (``m' = max(m, rowmax s)``, ``l = l e^(m - m') + sum e^(s - m')``,
-``acc = acc e^(m - m') + e^(s - m') V``), accumulating in the arrays' dtype (f32 or f64).
-Mask (bottom-right aligned): query i sits at ``p = i + kv_len - Sq``; key j is visible iff
-``j < kv_len`` and, when ``limited`` (causal or window), ``j <= p``, and ``j > p - window``
-when ``window > 0``. Rows with no visible key give out 0 and lse -inf.
-Layout: q ``[B, H, Sq, D]``, k/v ``[B, Hkv, Sk, D]`` passed flat as ``[B * Hkv * Sk, D]`` (so a key
-tile is a C-contiguous row slice), out ``[B, H, Sq, D]``, lse ``[B, H, Sq]``,
-all C-contiguous f32 (the exp below is f32-specific); query head h reads KV head ``h // (H // Hkv)``.
-The tile products go through ``np.dot`` (BLAS) on tiles small enough (``M*N*K <= 2**18``)
-that OpenBLAS runs them on the calling thread: the threads are numba's ``prange``.
-Reference: Dao, "FlashAttention-2" (2023); flash decoding: Dao et al., "Flash-Decoding" (2023).
+Formula: ``out_i = sum_j softmax_j(q_i . k_j * scale + mask_ij) v_j``, ``lse_i = log sum_j exp(...)``.
+Flash decoding (one query per head) splits the visible keys ``[jlo, jhi)`` in chunks scored in
+parallel (partial max, sum and unnormalized output per chunk), then combines the chunks by
+log-sum-exp. The prefill forward lives in ``attention_fwd.py`` (register-blocked microkernels),
+the backward in ``attention_bwd.py``.
+Layout: q ``[B, H, D]``, k/v ``[B, Hkv, Sk, D]`` passed flat as ``[B * Hkv * Sk, D]`` (a key chunk is
+a C-contiguous row slice), partials ``[B, H, C(, D)]``, all C-contiguous f32 (the exp below is
+f32-specific); query head h reads KV head ``h // (H // Hkv)``. Chunk products go through
+``np.dot`` on tiles of at most ``GEMM_MNK`` multiply-adds, which OpenBLAS runs on the calling
+thread (the threads are numba's ``prange``).
+Reference: Dao et al., "Flash-Decoding for long-context inference" (2023).
 """
 
 from __future__ import annotations
@@ -55,82 +53,6 @@ def exp_row(s, rr, nc, mref, bits):  # type: ignore[no-untyped-def]
         s[rr, c] = e
         tot += e
     return tot
-
-
-def tile_sizes(d: int) -> tuple[int, int]:
-    """(query tile, key tile) with ``bq * bk * d <= GEMM_MNK``."""
-    bq = 64 if d <= 64 else 32
-    return bq, max(16, min(128, GEMM_MNK // (bq * d)))
-
-
-@nb.njit(cache=True, parallel=True, fastmath=FAST)
-def flash_fwd(q, k, v, hkv, sk, out, lse, scale, limited, window, kv_len, bq, bk):  # type: ignore[no-untyped-def]
-    nbatch, nh, sq, d = q.shape
-    g = nh // hkv
-    off = kv_len - sq
-    nqb = (sq + bq - 1) // bq
-    nbh = nbatch * nh
-    for t in nb.prange(nbh * nqb):
-        r = t // nbh
-        qb = r // 2 if r % 2 == 0 else nqb - 1 - r // 2  # zigzag: balances causal work across threads
-        bh = t % nbh
-        bb = bh // nh
-        hh = bh % nh
-        base = (bb * hkv + hh // g) * sk
-        i0 = qb * bq
-        i1 = min(sq, i0 + bq)
-        nr = i1 - i0
-        qs = np.empty((nr, d), np.float32)
-        for rr in range(nr):
-            for dd in range(d):
-                qs[rr, dd] = q[bb, hh, i0 + rr, dd] * scale
-        acc = np.zeros((nr, d), np.float32)
-        m = np.full(nr, -np.inf, np.float32)
-        lsum = np.zeros(nr, np.float32)
-        bits = np.empty(bk, np.int32)
-        jlo = 0
-        jhi = kv_len
-        if limited:
-            jhi = min(kv_len, i1 + off)
-        if window > 0:
-            jlo = max(0, i0 + off - window + 1)
-        for j0 in range(jlo, jhi, bk):
-            j1 = min(jhi, j0 + bk)
-            nc = j1 - j0
-            s = np.dot(qs, k[base + j0 : base + j1].T)
-            masked = limited and (j1 - 1 > i0 + off or (window > 0 and j0 <= i1 - 1 + off - window))
-            for rr in range(nr):
-                mx = np.float32(-np.inf)
-                if masked:
-                    p = i0 + rr + off
-                    for c in range(nc):
-                        j = j0 + c
-                        if j > p or (window > 0 and j <= p - window):
-                            s[rr, c] = -np.inf
-                for c in range(nc):
-                    mx = max(mx, s[rr, c])
-                if mx == -np.inf:
-                    for c in range(nc):
-                        s[rr, c] = 0.0
-                    continue
-                m_new = max(m[rr], mx)
-                alpha = math.exp(m[rr] - m_new)
-                lsum[rr] = lsum[rr] * alpha + exp_row(s, rr, nc, m_new, bits)
-                m[rr] = m_new
-                if alpha != 1.0:
-                    for dd in range(d):
-                        acc[rr, dd] *= alpha
-            acc += np.dot(s, v[base + j0 : base + j1])
-        for rr in range(nr):
-            if lsum[rr] > 0.0:
-                inv = np.float32(1.0) / lsum[rr]
-                for dd in range(d):
-                    out[bb, hh, i0 + rr, dd] = acc[rr, dd] * inv
-                lse[bb, hh, i0 + rr] = m[rr] + math.log(lsum[rr])
-            else:
-                for dd in range(d):
-                    out[bb, hh, i0 + rr, dd] = 0.0
-                lse[bb, hh, i0 + rr] = -np.inf
 
 
 @nb.njit(cache=True, parallel=True, fastmath=FAST)

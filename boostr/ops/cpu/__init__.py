@@ -7,11 +7,13 @@ from .indexing import CpuIndexing
 from .kv_cache import CpuKvCache
 from .matmul import CpuMatmul
 from .memory import CpuMemory
+from .mla_attention import CpuMlaAttention
 from .norm import CpuNorm
 from .quant import CpuQuant
 from .reduce import CpuReduce
 from .rope import CpuRoPE
 from .sort import CpuSort
+from .varlen_attention import CpuVarlenAttention
 
 CPU_HOOKS: tuple[type, ...] = (
     CpuMemory,
@@ -23,6 +25,6 @@ CPU_HOOKS: tuple[type, ...] = (
     CpuIndexing,
     CpuSort,
 )
-CPU_HOOKS += (CpuAttention, CpuQuant, CpuRoPE, CpuKvCache)
+CPU_HOOKS += (CpuAttention, CpuQuant, CpuRoPE, CpuKvCache, CpuMlaAttention, CpuVarlenAttention)
 
 __all__ = ["CPU_HOOKS"]

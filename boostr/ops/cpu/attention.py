@@ -1,8 +1,10 @@
 """CPU flash attention: numba kernels of ``boostr/kernels/cpu/attention*.py``.
 
 Inputs are staged as C-contiguous f32 arrays (f16/bf16 widened), the kernels accumulate
-in f32 and the results are rounded into q's (k's, v's) dtype. Sq == 1 takes the
-flash-decoding kernels (keys split in chunks across threads). The forward kernel's exp is
+in f32 and the results are rounded into q's (k's, v's) dtype (an f32 forward writes straight
+into the result tensors). Prefill and the backward run the register-blocked microkernel
+kernels (``attention_fwd`` / ``attention_bwd``, ALiBi fused in both); Sq == 1 without ALiBi
+takes the flash-decoding kernels (keys split in chunks across threads). The kernels' exp is
 f32-only, so f64 attention (forward and backward) runs the generic composite in f64.
 """
 
@@ -12,8 +14,9 @@ import numba
 import numpy as np
 
 from ... import dtype as _dt
-from ...kernels.cpu.attention import GEMM_MNK, flash_decode_combine, flash_decode_partials, flash_fwd, tile_sizes
-from ...kernels.cpu.attention_bwd import flash_bwd_dkdv, flash_bwd_dq
+from ...kernels.cpu.attention import GEMM_MNK, flash_decode_combine, flash_decode_partials
+from ...kernels.cpu.attention_bwd import bwd_tiles, flash_bwd
+from ...kernels.cpu.attention_fwd import dense_rows, flash_fwd, fwd_tiles
 from ...tensor import Tensor
 from ..generic import attention as _gen
 from ..generic import attention_bwd as _gen_bwd
@@ -36,38 +39,52 @@ def _emit(arr: np.ndarray, dtype: _dt.DType, client) -> Tensor:  # type: ignore[
     return out
 
 
+_NO_SLOPES = np.zeros(1, np.float32)
+
+
 class CpuAttention:
     """Overrides of the attention trait's backend methods."""
+
+    def _cpu_out(self, shape: tuple[int, ...], dtype: _dt.DType) -> tuple[Tensor | None, np.ndarray]:
+        """An f32 result buffer: the new tensor's own storage when ``dtype`` is f32, else a scratch array."""
+        if dtype is _dt.f32:
+            t = self._new(shape, dtype)  # type: ignore[attr-defined]
+            return t, np_view(t)
+        return None, np.empty(shape, np.float32)
 
     def _flash_attention_fwd(self, q: Tensor, k: Tensor, v: Tensor, spec: AttnSpec) -> tuple[Tensor, Tensor]:
         if q.dtype is _dt.f64:
             return _gen.flash_attention_fwd(self, q, k, v, spec)
+        return self._cpu_fwd(q, k, v, spec, None)
+
+    def _flash_attention_fwd_alibi(
+        self, q: Tensor, k: Tensor, v: Tensor, slopes: Tensor, spec: AttnSpec
+    ) -> tuple[Tensor, Tensor]:
+        if q.dtype is _dt.f64:
+            return _gen.flash_attention_fwd(self, q, k, v, spec, slopes)
+        return self._cpu_fwd(q, k, v, spec, _stage(slopes, np.dtype(np.float32)))
+
+    def _cpu_fwd(
+        self, q: Tensor, k: Tensor, v: Tensor, spec: AttnSpec, slopes: np.ndarray | None
+    ) -> tuple[Tensor, Tensor]:
         wd = np.dtype(np.float32)
         b, h, sq, d = q.shape
         qa, ka, va = _stage(q, wd), _stage(k, wd), _stage(v, wd)
-        if sq == 1:
+        if sq == 1 and slopes is None:
             out, lse = self._cpu_flash_decode(qa.reshape(b, h, d), ka, va, spec, wd)
             return _emit(out.reshape(b, h, 1, d), q.dtype, self), _emit(lse.reshape(b, h, 1), _dt.f32, self)
-        out = np.empty((b, h, sq, d), wd)
-        lse = np.empty((b, h, sq), wd)
+        out_t, out = self._cpu_out((b, h, sq, d), q.dtype)
+        lse_t, lse = self._cpu_out((b, h, sq), _dt.f32)
         if out.size:
-            bq, bk = tile_sizes(d)
+            bq, bk = fwd_tiles(sq)
+            sl = _NO_SLOPES if slopes is None else slopes
+            seqs, strides = dense_rows(b, h, k.shape[1], sq, k.shape[2], spec.kv_len)
             flash_fwd(
-                qa,
-                ka.reshape(-1, d),
-                va.reshape(-1, d),
-                k.shape[1],
-                k.shape[2],
-                out,
-                lse,
-                wd.type(spec.scale),
-                spec.limited,
-                spec.window,
-                spec.kv_len,
-                bq,
-                bk,
-            )
-        return _emit(out, q.dtype, self), _emit(lse, _dt.f32, self)
+                qa.reshape(-1, d), ka.reshape(-1, d), va.reshape(-1, d), out.reshape(-1, d), lse.reshape(-1), seqs,
+                strides, h, k.shape[1], wd.type(spec.scale), spec.limited, spec.window, sl, slopes is not None, bq, bk,
+            )  # fmt: skip
+        assert lse_t is not None  # f32: the kernel wrote into the tensor itself
+        return (_emit(out, q.dtype, self) if out_t is None else out_t), lse_t
 
     def _cpu_flash_decode(
         self, qa: np.ndarray, ka: np.ndarray, va: np.ndarray, spec: AttnSpec, wd: np.dtype
@@ -110,19 +127,46 @@ class CpuAttention:
     ) -> tuple[Tensor, Tensor, Tensor]:
         if q.dtype is _dt.f64:
             return _gen_bwd.flash_attention_bwd(self, dout, q, k, v, out, lse, spec)
+        return self._cpu_bwd(dout, q, k, v, out, lse, spec, None)
+
+    def _flash_attention_bwd_alibi(
+        self, dout: Tensor, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, slopes: Tensor, spec: AttnSpec
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        if q.dtype is _dt.f64:
+            return _gen_bwd.flash_attention_bwd(self, dout, q, k, v, out, lse, spec, slopes)
+        return self._cpu_bwd(dout, q, k, v, out, lse, spec, _stage(slopes, np.dtype(np.float32)))
+
+    def _cpu_bwd(
+        self, dout: Tensor, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, spec: AttnSpec,
+        slopes: np.ndarray | None,
+    ) -> tuple[Tensor, Tensor, Tensor]:  # fmt: skip
         wd = np.dtype(np.float32)
-        d = q.shape[3]
+        b, h, sq, d = q.shape
         hkv, sk = k.shape[1], k.shape[2]
-        qa, ka, va = _stage(q, wd), _stage(k, wd), _stage(v, wd)
-        doa, oa, la = _stage(dout, wd), _stage(out, wd), _stage(lse, wd)
-        dq = np.zeros(qa.shape, wd)
-        dk = np.zeros(ka.shape, wd)
-        dv = np.zeros(va.shape, wd)
-        if qa.size and ka.size:
-            delta = np.einsum("bhsd,bhsd->bhs", doa, oa)
-            bq, bk = tile_sizes(d)
-            opts = (wd.type(spec.scale), spec.limited, spec.window, spec.kv_len, bq, bk)
-            flat = (qa.reshape(-1, d), ka.reshape(-1, d), va.reshape(-1, d), doa.reshape(-1, d), la, delta)
-            flash_bwd_dkdv(*flat, dk, dv, *opts)
-            flash_bwd_dq(*flat, dq, hkv, sk, *opts)
+        dp_ = -(-d // 32) * 32  # the kernel's D: a multiple of its 32-column blocks (80 -> 96)
+        pad = ((0, 0),) * 3 + ((0, dp_ - d),)
+        qa = np_view(q).astype(wd) * wd.type(spec.scale)
+        qa, ka, va, doa = (
+            np.ascontiguousarray(np.pad(a, pad) if dp_ != d else a, dtype=wd)
+            for a in (qa, np_view(k), np_view(v), np_view(dout))
+        )
+        dk = np.zeros((b, hkv, sk, dp_), wd)
+        dv = np.zeros((b, hkv, sk, dp_), wd)
+        dq = np.zeros((b, h, sq, dp_), wd)
+        if qa.size and ka.size and spec.kv_len:
+            delta = np.einsum("bhsd,bhsd->bhs", _stage(dout, wd), _stage(out, wd))
+            la = _stage(lse, wd)
+            la = np.where(la == -np.inf, np.inf, la).astype(wd)
+            bq, bk = bwd_tiles(sq)
+            nkb = -(-spec.kv_len // bk)
+            nsplit = max(1, min(nkb, -(-2 * numba.get_num_threads() // (b * hkv))))
+            part = np.zeros((nsplit, b * h * sq, dp_), wd)
+            sl = _NO_SLOPES if slopes is None else slopes
+            flash_bwd(
+                qa.reshape(-1, dp_), ka.reshape(-1, dp_), va.reshape(-1, dp_), doa.reshape(-1, dp_), la, delta,
+                part, dk, dv, spec.limited, spec.window, spec.kv_len, sl, slopes is not None, bq, bk, nsplit,
+            )  # fmt: skip
+            dq = (part[0] if nsplit == 1 else part.sum(0)).reshape(b, h, sq, dp_) * wd.type(spec.scale)
+        if dp_ != d:
+            dq, dk, dv = dq[..., :d], dk[..., :d], dv[..., :d]
         return _emit(dq, q.dtype, self), _emit(dk, k.dtype, self), _emit(dv, v.dtype, self)

@@ -96,9 +96,9 @@ class CpuElementwise:
         vb = np_view(b) if isinstance(b, Tensor) else np.asarray(b, dtype=va.dtype)
         with np.errstate(all="ignore"):
             if swap:
-                fn(vb, va, out=np_view(out))
+                fn(vb, va, out=np_view(out))  # type: ignore[call-arg]
             else:
-                fn(va, vb, out=np_view(out))
+                fn(va, vb, out=np_view(out))  # type: ignore[call-arg]
 
     def _k_where(self, cond: Tensor, a: Any, b: Any, out: Tensor) -> None:
         va = np_view(a) if isinstance(a, Tensor) else a

@@ -36,7 +36,7 @@ class CpuIndexing:
         idx = _checked(index, out.shape[dim])
         ov = np_view(out)
         sv = np_view(src)
-        grids = list(np.indices(idx.shape, sparse=True))
+        grids: list[np.ndarray] = list(np.indices(idx.shape, sparse=True))
         grids[dim] = idx
         if accumulate:
             if out.dtype.is_half:

@@ -1,5 +1,5 @@
 """CPU KV-cache ops: validated paged writes (numpy scatter into the blocks), the numba paged attention
-and int8/int4 KV quantization (fp8 goes through the generic composite: its cast is already one pass).
+and fp8 e4m3 / int8 / int4 KV quantization.
 
 Slot and block-table values are checked here (InvalidArgument), as the CPU does for
 every index; the GPU backends clamp instead.
@@ -12,10 +12,17 @@ import numpy as np
 from ... import dtype as _dt
 from ...errors import InvalidArgument
 from ...kernels.cpu.kv_cache import paged_attention
-from ...kernels.cpu.kv_cache_quant import dequant_int4, dequant_int8, quant_int4, quant_int8
+from ...kernels.cpu.kv_cache_quant import (
+    FP8_E4M3_TABLE,
+    dequant_fp8,
+    dequant_int4,
+    dequant_int8,
+    quant_fp8,
+    quant_int4,
+    quant_int8,
+)
 from ...tensor import Tensor
 from ..generic import kv_cache as _gen
-from ..generic import kv_cache_quant as _genq
 from ._view import np_view, store
 
 
@@ -65,11 +72,13 @@ class CpuKvCache:
         return out
 
     def _quantize_kv(self, x: Tensor, fmt: str, group: int) -> tuple[Tensor, Tensor, Tensor | None]:
-        if fmt == "fp8_e4m3":
-            return _genq.quantize(self, x, fmt, group)
         lead, d = x.shape[:-1], x.shape[-1]
         xa = np.ascontiguousarray(np_view(x), dtype=np.float32).reshape(-1, d)
         rows = xa.shape[0]
+        if fmt == "fp8_e4m3":
+            q, s = self._new((*lead, d), _dt.fp8_e4m3), self._new(lead, _dt.f32)  # type: ignore[attr-defined]
+            quant_fp8(xa, np_view(q).reshape(rows, d).view(np.uint8), np_view(s).reshape(rows))
+            return q, s, None
         if fmt == "int8":
             q, s = self._new((*lead, d), _dt.i8), self._new(lead, _dt.f32)  # type: ignore[attr-defined]
             quant_int8(xa, np_view(q).reshape(rows, d), np_view(s).reshape(rows))
@@ -85,14 +94,14 @@ class CpuKvCache:
     def _dequantize_kv(
         self, data: Tensor, scale: Tensor, zero: Tensor | None, fmt: str, group: int, dtype: _dt.DType
     ) -> Tensor:
-        if fmt == "fp8_e4m3":
-            return _genq.dequantize(self, data, scale, zero, fmt, group, dtype)
         lead = data.shape[:-1]
         d = data.shape[-1] * (2 if fmt == "int4" else 1)
         qa = np.ascontiguousarray(np_view(data)).reshape(-1, data.shape[-1])
         sa = np.ascontiguousarray(np_view(scale), dtype=np.float32).reshape(qa.shape[0], -1)
         res = np.empty((qa.shape[0], d), np.float32)
-        if fmt == "int8":
+        if fmt == "fp8_e4m3":
+            dequant_fp8(qa.view(np.uint8), sa.reshape(-1), FP8_E4M3_TABLE, res)
+        elif fmt == "int8":
             dequant_int8(qa, sa.reshape(-1), res)
         else:
             assert zero is not None

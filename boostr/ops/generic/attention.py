@@ -1,17 +1,19 @@
 """Generic flash attention forward: tiled online softmax (FlashAttention-2) from primitives.
 
-Layout: q ``[B, H, Sq, D]``, k/v ``[B, Hkv, Sk, D]`` -> out ``[B, H, Sq, D]`` (q's dtype),
-lse ``[B, H, Sq]`` f32. Query head ``h`` reads KV head ``h // G`` with ``G = H // Hkv``:
-the G query heads of one KV head are stacked as rows ``[B, Hkv, G * rows, D]`` so each key
-block is read by one batched matmul. Queries are tiled by ``BLOCK_Q`` and keys by
-``BLOCK_K``; per tile: ``s = q k^T`` (masked), ``m' = max(m, rowmax s)``,
-``p = exp(s - m')``, ``l = l e^(m - m') + rowsum p``, ``acc = acc e^(m - m') + p v``;
+Layout: q ``[B, H, Sq, D]``, k ``[B, Hkv, Sk, D]``, v ``[B, Hkv, Sk, Dv]`` -> out ``[B, H, Sq, Dv]``
+(q's dtype), lse ``[B, H, Sq]`` f32 (``Dv = D`` through the trait; MLA uses ``Dv != D``).
+Query head ``h`` reads KV head ``h // G`` with ``G = H // Hkv``: the G query heads of one
+KV head are stacked as rows ``[B, Hkv, G * rows, D]`` so each key block is read by one
+batched matmul. Queries are tiled by ``BLOCK_Q`` and keys by ``BLOCK_K``; per tile:
+``s = q k^T`` (masked), ``m' = max(m, rowmax s)``, ``p = exp(s - m')``,
+``l = l e^(m - m') + rowsum p``, ``acc = acc e^(m - m') + p v``;
 finally ``out = acc / l`` and ``lse = m + log l``. Only key tiles some query of the
 tile can see are visited; the full ``Sq x Sk`` matrix never exists.
 
 Sq == 1 (decode) uses flash decoding: the keys are cut into chunks that are scored
 in one batched matmul, and the chunk partials are combined by log-sum-exp.
-Mask and alignment: see ``attention_mask``.
+With ``slopes`` (ALiBi, ``[H]``) each score tile gets ``-slope_h * |p_i - j|`` added
+(decode included: it then takes the tiled path). Mask, alignment and bias: see ``attention_mask``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 from ... import dtype as _dt
 from ...tensor import Tensor
-from .attention_mask import AttnSpec, visible_block, work_dtype
+from .attention_mask import AttnSpec, alibi_block, visible_block, work_dtype
 
 BLOCK_Q = 256
 BLOCK_K = 128
@@ -35,17 +37,21 @@ def _finish(c: Any, m: Tensor, lsum: Tensor, acc: Tensor) -> tuple[Tensor, Tenso
     return out, c.add(m_safe, c.log(lsum))
 
 
-def flash_attention_fwd(c: Any, q: Tensor, k: Tensor, v: Tensor, spec: AttnSpec) -> tuple[Tensor, Tensor]:
-    """See the module doc. ``spec`` is validated by the trait."""
+def flash_attention_fwd(
+    c: Any, q: Tensor, k: Tensor, v: Tensor, spec: AttnSpec, slopes: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
+    """See the module doc. ``spec`` (and ``slopes [H]``, when given) are validated by the trait."""
     b, h, sq, d = q.shape
+    dv = v.shape[3]
     hkv = k.shape[1]
     g = h // hkv
     wdt = work_dtype(q.dtype)
     qs = c.mul(c.cast(q, wdt), spec.scale).contiguous().reshape(b, hkv, g, sq, d)
-    if sq == 1:
+    sl = None if slopes is None else c.cast(slopes, wdt).reshape(hkv, g, 1, 1)
+    if sq == 1 and sl is None:
         out, lse = _decode(c, qs.reshape(b, hkv, g, d), k, v, spec, wdt)
-        return c.cast(out.reshape(b, h, 1, d), q.dtype), c.cast(lse.reshape(b, h, 1), _dt.f32)
-    out = c.zeros(b, hkv, g, sq, d, dtype=wdt)
+        return c.cast(out.reshape(b, h, 1, dv), q.dtype), c.cast(lse.reshape(b, h, 1), _dt.f32)
+    out = c.zeros(b, hkv, g, sq, dv, dtype=wdt)
     lse = c.full((b, hkv, g, sq), NEG_INF, wdt)
     for i0 in range(0, sq, BLOCK_Q):
         i1 = min(sq, i0 + BLOCK_Q)
@@ -57,15 +63,13 @@ def flash_attention_fwd(c: Any, q: Tensor, k: Tensor, v: Tensor, spec: AttnSpec)
         qb = c.contiguous(qs.narrow(3, i0, nr)).reshape(b, hkv, rows, d)
         m = c.full((b, hkv, rows, 1), NEG_INF, wdt)
         lsum = c.zeros(b, hkv, rows, 1, dtype=wdt)
-        acc = c.zeros(b, hkv, rows, d, dtype=wdt)
+        acc = c.zeros(b, hkv, rows, dv, dtype=wdt)
         for j0 in range(jlo, jhi, BLOCK_K):
             j1 = min(jhi, j0 + BLOCK_K)
             kb = c.cast(k.narrow(2, j0, j1 - j0), wdt)
             vb = c.cast(v.narrow(2, j0, j1 - j0), wdt)
             s = c.matmul(qb, kb.transpose(-1, -2))
-            if spec.needs_mask(i0, i1, j0, j1, sq):
-                vis = visible_block(c, spec, i0, i1, j0, j1, sq)
-                s = c.where(vis, s.reshape(b, hkv, g, nr, j1 - j0), NEG_INF).reshape(b, hkv, rows, j1 - j0)
+            s = bias_and_mask(c, s, sl, spec, (b, hkv, g, i0, i1, j0, j1, sq))
             m_new = c.maximum(m, c.max(s, -1, keepdim=True))
             m_safe = c.where(c.eq(m_new, NEG_INF), 0.0, m_new)
             p = c.exp(c.sub(s, m_safe))
@@ -74,9 +78,26 @@ def flash_attention_fwd(c: Any, q: Tensor, k: Tensor, v: Tensor, spec: AttnSpec)
             acc = c.fma(acc, alpha, c.matmul(p, vb))
             m = m_new
         ob, lb = _finish(c, m, lsum, acc)
-        c.slice_assign(out.narrow(3, i0, nr), ob.reshape(b, hkv, g, nr, d))
+        c.slice_assign(out.narrow(3, i0, nr), ob.reshape(b, hkv, g, nr, dv))
         c.slice_assign(lse.narrow(3, i0, nr), lb.reshape(b, hkv, g, nr))
-    return c.cast(out.reshape(b, h, sq, d), q.dtype), c.cast(lse.reshape(b, h, sq), _dt.f32)
+    return c.cast(out.reshape(b, h, sq, dv), q.dtype), c.cast(lse.reshape(b, h, sq), _dt.f32)
+
+
+def bias_and_mask(c: Any, s: Tensor, sl: Tensor | None, spec: AttnSpec, where: tuple[int, ...]) -> Tensor:
+    """Score tile ``s [B, Hkv, G * nr, nc]`` plus the ALiBi bias (``sl [Hkv, G, 1, 1]`` or None), masked to -inf.
+
+    ``where`` is ``(b, hkv, g, i0, i1, j0, j1, sq)``: the tile's batch/head sizes and row/column ranges.
+    """
+    b, hkv, g, i0, i1, j0, j1, sq = where
+    nr, nc = i1 - i0, j1 - j0
+    if sl is None and not spec.needs_mask(i0, i1, j0, j1, sq):
+        return s
+    s5 = s.reshape(b, hkv, g, nr, nc)
+    if sl is not None:
+        s5 = c.add(s5, alibi_block(c, sl, spec, i0, i1, j0, j1, sq))
+    if spec.needs_mask(i0, i1, j0, j1, sq):
+        s5 = c.where(visible_block(c, spec, i0, i1, j0, j1, sq), s5, NEG_INF)
+    return s5.reshape(b, hkv, g * nr, nc)
 
 
 def _chunk_partials(c: Any, qg: Tensor, kc: Tensor, vc: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -95,17 +116,18 @@ def _decode(c: Any, qg: Tensor, k: Tensor, v: Tensor, spec: AttnSpec, wdt: _dt.D
     ``key_range(0, 1, 1)``: no mask is needed, only the key range.
     """
     b, hkv, g, d = qg.shape
+    dv = v.shape[3]
     jlo, jhi = spec.key_range(0, 1, 1)
     n = jhi - jlo
     if n <= 0:
-        return c.zeros(b, hkv, g, d, dtype=wdt), c.full((b, hkv, g), NEG_INF, wdt)
+        return c.zeros(b, hkv, g, dv, dtype=wdt), c.full((b, hkv, g), NEG_INF, wdt)
     q5 = qg.unsqueeze(2)
     cs = min(DECODE_CHUNK, n)
     full, tail = divmod(n, cs)
     parts = []
     if full:
         kc = c.cast(k.narrow(2, jlo, full * cs), wdt).reshape(b, hkv, full, cs, d)
-        vc = c.cast(v.narrow(2, jlo, full * cs), wdt).reshape(b, hkv, full, cs, d)
+        vc = c.cast(v.narrow(2, jlo, full * cs), wdt).reshape(b, hkv, full, cs, dv)
         parts.append(_chunk_partials(c, q5, kc, vc))
     if tail:
         j0 = jlo + full * cs
@@ -117,4 +139,4 @@ def _decode(c: Any, qg: Tensor, k: Tensor, v: Tensor, spec: AttnSpec, wdt: _dt.D
     mx_safe = c.where(c.eq(mx, NEG_INF), 0.0, mx)
     w = c.exp(c.sub(m, mx_safe))  # [B, Hkv, C, G, 1]
     out, lse = _finish(c, mx, c.sum(c.mul(lsum, w), 2, keepdim=True), c.sum(c.mul(acc, w), 2, keepdim=True))
-    return out.reshape(b, hkv, g, d), lse.reshape(b, hkv, g)
+    return out.reshape(b, hkv, g, dv), lse.reshape(b, hkv, g)

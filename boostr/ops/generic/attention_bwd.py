@@ -6,7 +6,8 @@ Per (query tile, key tile): ``p = exp(q k^T * scale - lse)`` (0 where masked or 
 the row saw no key), ``dv += p^T dout``, ``dp = dout v^T``, ``ds = p (dp - delta)`` with
 ``delta = rowsum(dout * out)``, ``dq += ds k * scale``, ``dk += ds^T q * scale``.
 The G query heads of one KV head are stacked as rows, so their dk/dv contributions sum
-inside the matmul. Mask and alignment: see ``attention_mask``.
+inside the matmul. With ``slopes`` (ALiBi) the recomputed scores carry the same bias as the
+forward's. Mask, alignment and bias: see ``attention_mask``.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from ...tensor import Tensor
-from .attention import BLOCK_K, BLOCK_Q, NEG_INF
-from .attention_mask import AttnSpec, visible_block, work_dtype
+from .attention import BLOCK_K, BLOCK_Q, NEG_INF, bias_and_mask
+from .attention_mask import AttnSpec, work_dtype
 
 
 def _add_into(c: Any, dst: Tensor, val: Tensor) -> None:
@@ -23,13 +24,15 @@ def _add_into(c: Any, dst: Tensor, val: Tensor) -> None:
 
 
 def flash_attention_bwd(
-    c: Any, dout: Tensor, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, spec: AttnSpec
-) -> tuple[Tensor, Tensor, Tensor]:
+    c: Any, dout: Tensor, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, spec: AttnSpec,
+    slopes: Tensor | None = None,
+) -> tuple[Tensor, Tensor, Tensor]:  # fmt: skip
     """See the module doc. Arguments are validated by the trait."""
     b, h, sq, d = q.shape
     hkv, sk = k.shape[1], k.shape[2]
     g = h // hkv
     wdt = work_dtype(q.dtype)
+    sl = None if slopes is None else c.cast(slopes, wdt).reshape(hkv, g, 1, 1)
     qs = c.mul(c.cast(q, wdt), spec.scale).contiguous().reshape(b, hkv, g, sq, d)
     do = c.cast(dout, wdt).contiguous().reshape(b, hkv, g, sq, d)
     delta = c.sum(c.mul(c.cast(dout, wdt), c.cast(out, wdt)), -1).reshape(b, hkv, g, sq)
@@ -55,10 +58,7 @@ def flash_attention_bwd(
             nc = j1 - j0
             kb = c.cast(k.narrow(2, j0, nc), wdt)
             vb = c.cast(v.narrow(2, j0, nc), wdt)
-            s = c.matmul(qb, kb.transpose(-1, -2))
-            if spec.needs_mask(i0, i1, j0, j1, sq):
-                vis = visible_block(c, spec, i0, i1, j0, j1, sq)
-                s = c.where(vis, s.reshape(b, hkv, g, nr, nc), NEG_INF).reshape(b, hkv, rows, nc)
+            s = bias_and_mask(c, c.matmul(qb, kb.transpose(-1, -2)), sl, spec, (b, hkv, g, i0, i1, j0, j1, sq))
             p = c.exp(c.sub(s, lb))
             _add_into(c, dv.narrow(2, j0, nc), c.matmul(p.transpose(-1, -2), dob))
             ds = c.mul(p, c.sub(c.matmul(dob, vb.transpose(-1, -2)), db))

@@ -5,6 +5,11 @@ default ``Sk``) query ``i`` of ``Sq`` sits at position ``p_i = i + L - Sq``. Key
 ``j`` is visible iff ``j < L`` and, when causal, ``j <= p_i`` and, with a
 sliding window ``w > 0``, ``p_i - w < j <= p_i`` (a window implies causal). Rows
 with no visible key produce output 0 and log-sum-exp ``-inf``.
+
+ALiBi (``alibi_slopes`` given, FlashAttention-2's convention): the scaled score of query
+``i`` and key ``j`` in head ``h`` gets ``-slope_h * |p_i - j|`` added before the softmax,
+with the same bottom-right aligned ``p_i`` (so ``bias = -slope_h * (p_i - j)`` on visible
+causal keys).
 """
 
 from __future__ import annotations
@@ -61,3 +66,11 @@ def visible_block(c, spec: AttnSpec, i0: int, i1: int, j0: int, j1: int, sq: int
 def work_dtype(dt: _dt.DType) -> _dt.DType:
     """Accumulation dtype of the attention composites: f64 stays f64, everything else f32."""
     return _dt.f64 if dt is _dt.f64 else _dt.f32
+
+
+def alibi_block(c, slopes: Tensor, spec: AttnSpec, i0: int, i1: int, j0: int, j1: int, sq: int) -> Tensor:  # type: ignore[no-untyped-def]
+    """``[Hkv, G, i1 - i0, j1 - j0]`` (slopes' dtype): ``-slope_h * |p_i - j|`` for ``slopes [Hkv, G, 1, 1]``."""
+    off = spec.kv_len - sq
+    qpos = c.arange(i0 + off, i1 + off, dtype=slopes.dtype).reshape(i1 - i0, 1)
+    kpos = c.arange(j0, j1, dtype=slopes.dtype).reshape(1, j1 - j0)
+    return c.mul(c.neg(slopes), c.abs(c.sub(qpos, kpos)))

@@ -6,12 +6,14 @@ add a generic composite body that a backend may override with a fused kernel.
 """
 
 from .attention import AttentionOps
+from .attention_projection import AttentionProjectionOps
 from .creation import CreationOps, Generator
 from .elementwise import ElementwiseOps
 from .indexing import IndexingOps
 from .kv_cache import KvCacheOps
 from .kv_cache_quant import KvCacheQuantOps
 from .matmul import MatmulOps
+from .mla_attention import MlaAttentionOps
 from .norm import NormOps
 from .quant import QuantOps
 from .reduce import ReduceOps
@@ -21,6 +23,9 @@ from .sort import SortOps
 from .varlen_attention import VarlenAttentionOps
 
 PRIMITIVE_TRAITS = (CreationOps, ElementwiseOps, ReduceOps, NormOps, MatmulOps, ShapeOps, IndexingOps, SortOps)
-ALL_TRAITS = (*PRIMITIVE_TRAITS, AttentionOps, QuantOps, RoPEOps, KvCacheOps, VarlenAttentionOps, KvCacheQuantOps)
+ALL_TRAITS = (
+    *PRIMITIVE_TRAITS, AttentionOps, QuantOps, RoPEOps, KvCacheOps, VarlenAttentionOps, KvCacheQuantOps,
+    MlaAttentionOps, AttentionProjectionOps,
+)  # fmt: skip
 
 __all__ = ["ALL_TRAITS", "PRIMITIVE_TRAITS", "Generator"]

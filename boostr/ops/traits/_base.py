@@ -1,4 +1,4 @@
-"""TraitBase: the common base of every op trait mixin.
+"""TraitBase: the common base of op trait mixins and backend hook mixins.
 
 Traits are mixed into ``ClientBase`` and call each other's ops and the backend
 hooks through ``self``; for type checkers, attributes a trait does not define

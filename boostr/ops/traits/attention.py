@@ -6,8 +6,12 @@ and ``j <= p_i`` when causal, and ``p_i - w < j <= p_i`` when ``window = w > 0``
 window implies causal). A query that sees no key (e.g. ``Sq > L`` with causal, or
 ``L = 0``) gets output 0 and log-sum-exp ``-inf``.
 
-Backends override ``_flash_attention_fwd`` / ``_flash_attention_bwd`` with fused kernels;
-the default bodies are the generic composites of ``boostr/ops/generic/attention*.py``.
+ALiBi (``alibi_slopes=[H]``): the score of query ``i`` and key ``j`` in head ``h`` gets
+``-slope_h * |p_i - j|`` added after scaling (FlashAttention-2's ``alibi_slopes``).
+
+Backends override ``_flash_attention_fwd`` / ``_flash_attention_bwd`` (and, for ALiBi,
+``_flash_attention_fwd_alibi`` / ``_flash_attention_bwd_alibi``) with fused kernels; the
+default bodies are the generic composites of ``boostr/ops/generic/attention*.py``.
 """
 
 from __future__ import annotations
@@ -67,9 +71,19 @@ class AttentionOps(TraitBase):
             raise InvalidArgument("scale", f"expected None or a finite float, received {scale!r}")
         return AttnSpec(bool(causal), window, kv_len, sc)
 
+    def _alibi(self, slopes: Tensor | None, h: int) -> Tensor | None:
+        if slopes is None:
+            return None
+        self._check_tensor("alibi_slopes", slopes)
+        if slopes.shape != (h,) or not slopes.dtype.is_float:
+            raise InvalidArgument(
+                "alibi_slopes", f"expected a float [H={h}] tensor, received {slopes.shape} {slopes.dtype}"
+            )
+        return slopes
+
     def flash_attention_fwd(
         self, q: Tensor, k: Tensor, v: Tensor, *, causal: bool = False, window: int = 0,
-        kv_seq_len: int | None = None, scale: float | None = None,
+        kv_seq_len: int | None = None, scale: float | None = None, alibi_slopes: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:  # fmt: skip
         """Softmax attention ``softmax(q k^T * scale + mask) v`` without the full score matrix.
 
@@ -80,18 +94,29 @@ class AttentionOps(TraitBase):
             lse: ``[B, H, Sq]``          f32, ``log(sum(exp(scores)))`` per query (-inf if none visible)
         ``D`` in 32/64/80/96/128/256; ``scale`` defaults to ``1/sqrt(D)``; ``window`` 0 is none;
         ``kv_seq_len`` hides keys at and beyond it. Mask alignment: see the module doc.
+        ``alibi_slopes``: None or ``[H]`` float (e.g. ``alibi_slopes(H)``) adds the ALiBi bias.
         Sq == 1 runs flash decoding (keys split in chunks, combined by log-sum-exp).
         """
         spec = self._attn_spec(q, k, v, causal, window, kv_seq_len, scale, "flash_attention_fwd")
+        slopes = self._alibi(alibi_slopes, q.shape[1])
+        if slopes is not None:
+            return self._flash_attention_fwd_alibi(q, k, v, slopes, spec)
         return self._flash_attention_fwd(q, k, v, spec)
 
     def _flash_attention_fwd(self, q: Tensor, k: Tensor, v: Tensor, spec: AttnSpec) -> tuple[Tensor, Tensor]:
         """Backend hook (validated inputs); default: the generic composite."""
         return _gen.flash_attention_fwd(self, q, k, v, spec)
 
+    def _flash_attention_fwd_alibi(
+        self, q: Tensor, k: Tensor, v: Tensor, slopes: Tensor, spec: AttnSpec
+    ) -> tuple[Tensor, Tensor]:
+        """Backend hook for ALiBi (validated inputs, ``slopes [H]``); default: the generic composite."""
+        return _gen.flash_attention_fwd(self, q, k, v, spec, slopes)
+
     def flash_attention_bwd(
         self, dout: Tensor, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, *, causal: bool = False,
         window: int = 0, kv_seq_len: int | None = None, scale: float | None = None,
+        alibi_slopes: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:  # fmt: skip
         """Gradients of ``flash_attention_fwd`` given ``dout`` and the forward's ``out`` and ``lse``.
 
@@ -99,7 +124,8 @@ class AttentionOps(TraitBase):
             dout, out: ``[B, H, Sq, D]``  q's dtype
             lse:       ``[B, H, Sq]``     f32 (as returned by the forward)
             returns    ``dq [B, H, Sq, D]``, ``dk [B, H_kv, Sk, D]``, ``dv [B, H_kv, Sk, D]``
-        The options must equal the forward's. Keys hidden by ``kv_seq_len`` get zero gradient.
+        The options (``alibi_slopes`` included) must equal the forward's. Keys hidden by
+        ``kv_seq_len`` get zero gradient; the slopes get none (they are constants).
         """
         spec = self._attn_spec(q, k, v, causal, window, kv_seq_len, scale, "flash_attention_bwd")
         for name, t in (("dout", dout), ("out", out)):
@@ -111,6 +137,9 @@ class AttentionOps(TraitBase):
             raise InvalidArgument("lse", f"expected shape {q.shape[:3]}, received {lse.shape}")
         if not lse.dtype.is_float:
             raise InvalidArgument("lse", f"expected a float tensor (f32), received {lse.dtype}")
+        slopes = self._alibi(alibi_slopes, q.shape[1])
+        if slopes is not None:
+            return self._flash_attention_bwd_alibi(dout, q, k, v, out, lse, slopes, spec)
         return self._flash_attention_bwd(dout, q, k, v, out, lse, spec)
 
     def _flash_attention_bwd(
@@ -118,3 +147,9 @@ class AttentionOps(TraitBase):
     ) -> tuple[Tensor, Tensor, Tensor]:
         """Backend hook (validated inputs); default: the generic composite."""
         return _gen_bwd.flash_attention_bwd(self, dout, q, k, v, out, lse, spec)
+
+    def _flash_attention_bwd_alibi(
+        self, dout: Tensor, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, slopes: Tensor, spec: AttnSpec
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Backend hook for ALiBi (validated inputs); default: the generic composite."""
+        return _gen_bwd.flash_attention_bwd(self, dout, q, k, v, out, lse, spec, slopes)

@@ -7,16 +7,20 @@ naming the format, until a backend has a kernel for it):
 - ``_quant_matmul(x, raw, fmt, n, k, out)``: ``out [R, N] = x [R, K] @ W^T`` for x f32
   contiguous and W the ``[N, K]`` blocks in ``raw``, never materializing W in float;
 - ``_quant_quantize(x, fmt, out)``: f32 contiguous ``x [R, K]`` -> ``out`` u8 blocks.
+
+``raw`` / ``out`` block bytes are u8, or u32 words on backends without u8 storage (layout in
+``boostr/quant/quant_tensor.py``). ``quant_caps`` says which formats a backend's hooks take per
+op; ``_quant_dequantize`` may write ``out`` in any dtype of ``quant_dequant_dtypes``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from ... import dtype as _dt
 from ...errors import InvalidArgument, UnsupportedDType
 from ...quant.formats import QuantFormat, get_format
-from ...quant.quant_tensor import QuantTensor, expected_bytes
+from ...quant.quant_tensor import QuantTensor, byte_dtype, byte_elems, expected_bytes
 from ...tensor import Tensor
 from ._base import TraitBase
 
@@ -27,6 +31,18 @@ def _refuse(op: str, fmt: QuantFormat, backend: str) -> UnsupportedDType:
 
 class QuantOps(TraitBase):
     """dequantize / quant_matmul / quantize / quant_swiglu over QuantTensor weights."""
+
+    quant_caps: ClassVar[dict[str, frozenset[str]]] = {}
+    """Format names the backend's hooks implement, by op (``dequantize``, ``quant_matmul``,
+    ``quantize``); empty by default. Backends with kernels override it."""
+    quant_dequant_dtypes: frozenset[_dt.DType] = frozenset({_dt.f32})
+    """Output dtypes ``_quant_dequantize`` writes directly (others are cast from f32)."""
+
+    def quant_formats(self, op: str = "dequantize") -> frozenset[str]:
+        """Names of the formats this backend runs ``op`` for with its own kernels."""
+        if op not in ("dequantize", "quant_matmul", "quantize"):
+            raise InvalidArgument("op", f"expected dequantize, quant_matmul or quantize, received {op!r}")
+        return frozenset(self.quant_caps.get(op, ()))
 
     def _check_quant(self, arg: str, qt: Any) -> QuantTensor:
         if not isinstance(qt, QuantTensor):
@@ -45,11 +61,11 @@ class QuantOps(TraitBase):
         dt = _dt.dtype(dtype)
         if not dt.is_float:
             raise InvalidArgument("dtype", f"expected a float dtype, received {dt}")
-        out = self._new((qt.rows, qt.shape[-1]), _dt.f32)
+        out = self._new((qt.rows, qt.shape[-1]), dt if dt in self.quant_dequant_dtypes else _dt.f32)
         if out.numel:
             self._quant_dequantize(qt.data, qt.format, out)
         res = out.reshape(*qt.shape)
-        return res if dt is _dt.f32 else self.cast(res, dt)
+        return res if res.dtype is dt else self.cast(res, dt)
 
     def quant_matmul(self, x: Tensor, w: QuantTensor) -> Tensor:
         """``x @ W^T`` with quantized ``W``.
@@ -83,7 +99,7 @@ class QuantOps(TraitBase):
         nbytes = expected_bytes(fmt, x.shape)
         k = x.shape[-1]
         x2 = self.cast(x, _dt.f32).reshape(x.numel // k, k).contiguous()
-        out = self._new((nbytes,), _dt.u8)
+        out = self._new((byte_elems(self, nbytes),), byte_dtype(self))
         if nbytes:
             self._quant_quantize(x2, fmt, out)
         return QuantTensor(out, fmt, x.shape)
@@ -98,6 +114,39 @@ class QuantOps(TraitBase):
         if gate.shape != up.shape:
             raise InvalidArgument("w_up", f"expected the shape of w_gate {gate.shape}, received {up.shape}")
         return self.mul(self.silu(self.quant_matmul(x, gate)), self.quant_matmul(x, up))
+
+    def quant_embedding(self, qt: QuantTensor, ids: Any, dtype: Any = _dt.f32) -> Tensor:
+        """Embedding lookup in a quantized table: only the selected rows' blocks are decoded.
+
+        Layout: ``qt [V, D]`` (blocks along D), ``ids [...]`` ints -> ``[..., D]`` in ``dtype``.
+        The rows' block bytes are picked with ``index_select`` on ``qt.data`` viewed ``[V, row
+        bytes]`` and dequantized. On u32-word storage a row that is not a whole number of words is
+        read as part of a group of g = 2 or 4 rows (a whole number of words), which is decoded and
+        the wanted row gathered from it. Ids out of range: as in ``index_select``.
+        """
+        qt = self._check_quant("qt", qt)
+        if qt.ndim != 2:
+            raise InvalidArgument("qt", f"expected a [V, D] quantized table, received shape {qt.shape}")
+        idx = self._index_tensor("ids", ids)
+        flat = idx.reshape(-1) if idx.numel else idx.reshape(0)
+        n = flat.shape[0]
+        v, d = qt.shape
+        rb = qt.format.row_bytes(d)
+        words = byte_dtype(self) is not _dt.u8
+        g = 1 if not words or rb % 4 == 0 else 2 if rb % 2 == 0 else 4
+        if g == 1:
+            sel = self.index_select(qt.data.narrow(0, 0, v * (rb // 4 if words else rb)).reshape(v, -1), 0, flat)
+            out = self.dequantize(QuantTensor(sel.reshape(-1), qt.format, (n, d)), dtype)
+        else:
+            wpg = g * rb // 4
+            grp = self.cast(self.floor(self.div(flat, g)), flat.dtype)
+            sub = self.sub(flat, self.mul(grp, g))
+            cols = self.arange(wpg, dtype=flat.dtype).reshape(1, wpg)
+            wid = self.minimum(self.add(self.mul(grp, wpg).reshape(n, 1), cols), qt.data.numel - 1)
+            sel = self.gather(qt.data, 0, wid.reshape(-1))
+            rows = self.dequantize(QuantTensor(sel, qt.format, (n * g, d)), dtype).reshape(n, g, d)
+            out = self.gather(rows, 1, self.contiguous(sub.reshape(n, 1, 1).expand(n, 1, d)))
+        return out.reshape(*idx.shape, d)
 
     # ---- backend hooks (refuse until a backend implements them)
     def _quant_dequantize(self, raw: Tensor, fmt: QuantFormat, out: Tensor) -> None:

@@ -1,7 +1,8 @@
-"""Variable-length (packed) attention forward, FlashAttention-2's ``flash_attn_varlen_func`` layout.
+"""Variable-length (packed) attention forward and backward, FlashAttention-2's ``flash_attn_varlen_func`` layout.
 
-Backends may override ``_varlen_attention_fwd``; the default is the generic composite of
-``boostr/ops/generic/varlen_attention.py`` (one flash attention per sequence).
+Backends may override ``_varlen_attention_fwd`` / ``_varlen_attention_bwd``; the defaults are the
+generic composites of ``boostr/ops/generic/varlen_attention.py`` (one flash attention per
+sequence, so a backend's fused flash kernels serve varlen too).
 """
 
 from __future__ import annotations
@@ -33,24 +34,12 @@ def _cu(name: str, cu: Any, total: int) -> list[int]:
 
 
 class VarlenAttentionOps(TraitBase):
-    """varlen_attention_fwd."""
+    """varlen_attention_fwd / varlen_attention_bwd."""
 
-    def varlen_attention_fwd(
-        self, q: Tensor, k: Tensor, v: Tensor, cu_seqlens_q: Any, cu_seqlens_k: Any, max_q: int, max_k: int, *,
-        causal: bool = False, scale: float | None = None,
-    ) -> tuple[Tensor, Tensor]:  # fmt: skip
-        """Attention over a batch of packed sequences of different lengths.
-
-        Layout:
-            q:             ``[total_q, H, D]``; k, v ``[total_k, H_kv, D]`` (one float dtype, H % H_kv == 0)
-            cu_seqlens_*:  ``[num_seqs + 1]`` ints, 0 first, total last, non-decreasing; sequence s is
-                           rows ``cu[s]:cu[s+1]``. Python lists, numpy arrays or tensors (a tensor is
-                           read back to the host once: these are control data, as in FlashAttention)
-            max_q, max_k:  upper bounds of the sequence lengths (validated)
-            returns        out ``[total_q, H, D]`` (q's dtype), lse ``[H, total_q]`` f32
-        Empty and length-1 sequences are allowed; a query with no key gets 0 and lse -inf.
-        ``causal`` is bottom-right aligned per sequence (as ``flash_attention_fwd``).
-        """
+    def _varlen_args(
+        self, q: Tensor, k: Tensor, v: Tensor, cu_seqlens_q: Any, cu_seqlens_k: Any, max_q: int, max_k: int,
+        scale: float | None,
+    ) -> tuple[list[int], list[int], float]:  # fmt: skip
         for name, t in (("q", q), ("k", k), ("v", v)):
             self._check_tensor(name, t)
             if t.ndim != 3:
@@ -76,7 +65,25 @@ class VarlenAttentionOps(TraitBase):
                 raise InvalidArgument(name, f"expected an int >= the longest sequence ({longest}), received {mx!r}")
         if scale is not None and not (isinstance(scale, (int, float)) and math.isfinite(scale)):
             raise InvalidArgument("scale", f"expected None or a finite float, received {scale!r}")
-        sc = 1.0 / math.sqrt(d) if scale is None else float(scale)
+        return cq, ck, 1.0 / math.sqrt(d) if scale is None else float(scale)
+
+    def varlen_attention_fwd(
+        self, q: Tensor, k: Tensor, v: Tensor, cu_seqlens_q: Any, cu_seqlens_k: Any, max_q: int, max_k: int, *,
+        causal: bool = False, scale: float | None = None,
+    ) -> tuple[Tensor, Tensor]:  # fmt: skip
+        """Attention over a batch of packed sequences of different lengths.
+
+        Layout:
+            q:             ``[total_q, H, D]``; k, v ``[total_k, H_kv, D]`` (one float dtype, H % H_kv == 0)
+            cu_seqlens_*:  ``[num_seqs + 1]`` ints, 0 first, total last, non-decreasing; sequence s is
+                           rows ``cu[s]:cu[s+1]``. Python lists, numpy arrays or tensors (a tensor is
+                           read back to the host once: these are control data, as in FlashAttention)
+            max_q, max_k:  upper bounds of the sequence lengths (validated)
+            returns        out ``[total_q, H, D]`` (q's dtype), lse ``[H, total_q]`` f32
+        Empty and length-1 sequences are allowed; a query with no key gets 0 and lse -inf.
+        ``causal`` is bottom-right aligned per sequence (as ``flash_attention_fwd``).
+        """
+        cq, ck, sc = self._varlen_args(q, k, v, cu_seqlens_q, cu_seqlens_k, max_q, max_k, scale)
         return self._varlen_attention_fwd(q, k, v, cq, ck, bool(causal), sc)
 
     def _varlen_attention_fwd(
@@ -84,3 +91,34 @@ class VarlenAttentionOps(TraitBase):
     ) -> tuple[Tensor, Tensor]:
         """Backend hook (validated inputs); default: the generic composite."""
         return _gen.varlen_attention_fwd(self, q, k, v, cu_q, cu_k, causal, scale)
+
+    def varlen_attention_bwd(
+        self, dout: Tensor, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, cu_seqlens_q: Any,
+        cu_seqlens_k: Any, max_q: int, max_k: int, *, causal: bool = False, scale: float | None = None,
+    ) -> tuple[Tensor, Tensor, Tensor]:  # fmt: skip
+        """Gradients of ``varlen_attention_fwd`` given ``dout`` and the forward's ``out`` and ``lse``.
+
+        Layout:
+            dout, out:  ``[total_q, H, D]`` (q's shape)
+            lse:        ``[H, total_q]`` f32, as returned by the forward
+            returns     ``dq [total_q, H, D]``, ``dk [total_k, H_kv, D]``, ``dv [total_k, H_kv, D]``
+                        in the dtypes of q, k, v
+        The other arguments and options must equal the forward's. Queries of a sequence with no
+        key and keys no query sees get zero gradient.
+        """
+        cq, ck, sc = self._varlen_args(q, k, v, cu_seqlens_q, cu_seqlens_k, max_q, max_k, scale)
+        for name, t in (("dout", dout), ("out", out)):
+            self._check_tensor(name, t)
+            if t.shape != q.shape:
+                raise InvalidArgument(name, f"expected q's shape {q.shape}, received {t.shape}")
+        self._check_tensor("lse", lse)
+        if lse.shape != (q.shape[1], q.shape[0]) or not lse.dtype.is_float:
+            raise InvalidArgument("lse", f"expected a float [H, total_q] = {(q.shape[1], q.shape[0])}, got {lse.shape}")
+        return self._varlen_attention_bwd(dout, q, k, v, out, lse, cq, ck, bool(causal), sc)
+
+    def _varlen_attention_bwd(
+        self, dout: Tensor, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, cu_q: list[int],
+        cu_k: list[int], causal: bool, scale: float,
+    ) -> tuple[Tensor, Tensor, Tensor]:  # fmt: skip
+        """Backend hook (validated inputs); default: the generic composite."""
+        return _gen.varlen_attention_bwd(self, dout, q, k, v, out, lse, cu_q, cu_k, causal, scale)

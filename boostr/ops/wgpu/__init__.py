@@ -4,15 +4,21 @@ Importing this package does not import ``wgpu``: the hooks reach the device only
 through the client's engine (``boostr.runtime.wgpu.engine``).
 """
 
+from .attention import WgpuAttention
 from .creation import WgpuCreation
 from .elementwise import WgpuElementwise
 from .indexing import WgpuIndexing
+from .kv_cache import WgpuKvCache
 from .matmul import WgpuMatmul
 from .memory import WgpuMemory
 from .norm import WgpuNorm
+from .quant import WgpuQuant
 from .reduce import WgpuReduce
+from .rope import WgpuRoPE
 from .sort import WgpuSort
 
-WGPU_HOOKS = (WgpuMemory, WgpuCreation, WgpuElementwise, WgpuReduce, WgpuNorm, WgpuMatmul, WgpuIndexing, WgpuSort)
+WGPU_HOOKS = (WgpuMemory, WgpuCreation, WgpuElementwise, WgpuReduce, WgpuNorm, WgpuMatmul, WgpuIndexing, WgpuSort,
+              WgpuQuant)  # fmt: skip
+WGPU_HOOKS += (WgpuAttention, WgpuRoPE, WgpuKvCache)  # type: ignore[assignment]
 
 __all__ = ["WGPU_HOOKS"]

@@ -358,7 +358,8 @@ def planned(client: Any, key: tuple[Any, ...], tensors: Sequence[Any], build: An
     if tid in client._capture:  # inside another op's build: that op's plan captures these launches
         build()
         return
-    client._capture[tid] = cap = []
+    cap: list[Any] = []
+    client._capture[tid] = cap
     try:
         build()
     finally:
@@ -371,7 +372,7 @@ def planned(client: Any, key: tuple[Any, ...], tensors: Sequence[Any], build: An
 
 
 def _compile(client: Any, cap: list[Any], bufs: list[Any]) -> Plan | None:
-    where = {}
+    where: dict[int, int] = {}
     for i, b in enumerate(bufs):
         where.setdefault(id(b), i)
     static = client.__dict__.get("_static", {})
@@ -381,12 +382,12 @@ def _compile(client: Any, cap: list[Any], bufs: list[Any]) -> Plan | None:
         for b, off, size in binds:
             if off != 0 or size != b.size:
                 return None
-            i = where.get(id(b))
-            if i is None:
+            slot = where.get(id(b))
+            if slot is None:
                 if id(b) not in static:
                     return None  # a temporary of this call: nothing to bind it to next time
                 slots.append(b)
             else:
-                slots.append(i)
+                slots.append(slot)
         steps.append(_Step(k, tuple(slots), params, groups))
     return Plan(steps, _alias(bufs) if len(where) < len(bufs) else None)

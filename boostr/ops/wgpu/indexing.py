@@ -15,6 +15,7 @@ from typing import Any
 
 from ... import dtype as _dt
 from ...tensor import Tensor, contiguous_strides
+from ..traits._base import TraitBase
 from ._kern import WG, ctype, decl, flat_bounds, flat_chunks, kernel, launch, meta, planned, sbytes, window
 
 _ALL = 0xFFFFFFFF
@@ -58,7 +59,7 @@ def _run_src(client: Any, entry: str, x: Tensor, index: Tensor, out: Tensor, wor
             launch(client, k, [bx, bi, bo], w, -(-(e - s) // WG))
 
 
-class WgpuIndexing:
+class WgpuIndexing(TraitBase):
     def _k_index_select(self, x: Tensor, dim: int, index: Tensor, out: Tensor) -> None:
         key = ("index_select", dim, meta(x), meta(index), meta(out))
         planned(self, key, (x, index, out), lambda: self._wg_index_select(x, dim, index, out))

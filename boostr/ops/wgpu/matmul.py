@@ -13,6 +13,7 @@ from typing import Any
 
 from ... import dtype as _dt
 from ...tensor import Tensor
+from ..traits._base import TraitBase
 from ._kern import (
     aligned4,
     decl,
@@ -66,7 +67,7 @@ def _loader(t: Tensor, rows: int, cols: int, nb: int) -> int:
     return 2
 
 
-class WgpuMatmul:
+class WgpuMatmul(TraitBase):
     def _k_matmul(self, a: Tensor, b: Tensor, out: Tensor) -> None:
         planned(self, ("matmul", meta(a), meta(b), meta(out)), (a, b, out), lambda: self._wg_matmul(a, b, out))
 
@@ -94,16 +95,19 @@ class WgpuMatmul:
             if not all(fits(self, t.storage, t.dtype, lo, hi) for t, (lo, hi) in sp):
                 if bt[1] - bt[0] > 1:
                     h = (bt[0] + bt[1]) // 2
-                    run((bt[0], h), mr, nr), run((h, bt[1]), mr, nr)
+                    run((bt[0], h), mr, nr)
+                    run((h, bt[1]), mr, nr)
                     return
                 a_ok = fits(self, a.storage, a.dtype, *sp[0][1]) and fits(self, out.storage, out.dtype, *sp[2][1])
                 if (not a_ok or nr[1] - nr[0] <= TILE_N) and mr[1] - mr[0] > tile_m:
                     h = mr[0] + ((mr[1] - mr[0]) // 2 + tile_m - 1) // tile_m * tile_m
-                    run(bt, (mr[0], h), nr), run(bt, (h, mr[1]), nr)
+                    run(bt, (mr[0], h), nr)
+                    run(bt, (h, mr[1]), nr)
                     return
                 if nr[1] - nr[0] > TILE_N:
                     h = nr[0] + ((nr[1] - nr[0]) // 2 + TILE_N - 1) // TILE_N * TILE_N
-                    run(bt, mr, (nr[0], h)), run(bt, mr, (h, nr[1]))
+                    run(bt, mr, (nr[0], h))
+                    run(bt, mr, (h, nr[1]))
                     return
             binds = [window(self, t.storage, t.dtype, lo, hi) for t, (lo, hi) in sp]
             words = [m, n, k, a.offset - binds[0][1], a.strides[1], a.strides[2], a.strides[0],

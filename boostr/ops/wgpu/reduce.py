@@ -13,6 +13,7 @@ from ... import dtype as _dt
 from ...dtype import DType
 from ...kernels.sources import read_source
 from ...tensor import Tensor
+from ..traits._base import TraitBase
 from ._kern import (
     aligned4,
     ctype,
@@ -99,7 +100,7 @@ def _reduce_pass(client: Any, op: str, x: Tensor, xi: Tensor | None, rows: int, 
         launch(client, k, [bx, bxi, bo, boi], words, g1 - g0)
 
 
-class WgpuReduce:
+class WgpuReduce(TraitBase):
     def _k_reduce(self, op: str, x: Tensor, out: Tensor) -> None:
         rows, cols = x.shape
         segs = 1

@@ -24,7 +24,7 @@ from .kernels import KernelCache, flat_grid, launch
 _DLPACK_CUDA = 2  # kDLCUDA
 
 
-class CudaClient(ClientBase, *CUDA_HOOKS):  # type: ignore[misc]
+class CudaClient(*CUDA_HOOKS, ClientBase):  # type: ignore[misc]
     """The CUDA backend for device ``cuda:<index>`` (compute capability >= 8.0)."""
 
     kind = "cuda"

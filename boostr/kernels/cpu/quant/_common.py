@@ -13,6 +13,8 @@ import math
 import numba as nb
 import numpy as np
 
+from .simd import ldf, ldh
+
 F16_LUT = np.arange(65536, dtype=np.uint16).view(np.float16).astype(np.float32)
 """f16 bits -> f32 value (bit-exact decode of every half, inf and nan included)."""
 
@@ -41,6 +43,12 @@ def s8(v):  # type: ignore[no-untyped-def]
 @nb.njit(inline="always")
 def f16at(w, o, lut):  # type: ignore[no-untyped-def]
     return lut[u16(w, o)]
+
+
+@nb.njit(inline="always")
+def f16(w, o, lut):  # type: ignore[no-untyped-def]
+    """The f16 at byte ``o`` of ``w`` as f32: one u16 load and one table load (no wraparound code)."""
+    return ldf(lut, ldh(w, o))
 
 
 @nb.njit(inline="always")

@@ -1,7 +1,8 @@
-"""IQ formats (IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ4_NL, IQ4_XS): block decoders.
+"""IQ formats (IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ4_NL, IQ4_XS).
 
 Grids (``iq2xxs_grid`` ...) and ``ksigns_iq2xs`` come from gguf-py's class attributes at
-import time (``boostr.kernels.cpu.quant.tables``), never retyped. Layouts (little endian,
+import time (``boostr.kernels.cpu.quant.tables``), never retyped; kernels take the grid flat
+(row ``idx`` at ``8*idx``, or ``4*idx`` for the IQ3 grids). Layouts (little endian,
 ``ggml-common.h``), per group g of 8 weights (4 for the IQ3 grids), sign bit j of a sign byte -> -1:
 - IQ2_XXS (66 B): f16 d, 8 x (u8 grid[4], u32 aux); scale ``d*(0.5+aux>>28)*0.25``, signs ksigns[aux>>7l & 127]
 - IQ2_XS (74 B): f16 d, u16 qs[32] (9-bit grid | 7-bit sign index), u8 scales[8] (nibbles per 16)
@@ -13,7 +14,8 @@ import time (``boostr.kernels.cpu.quant.tables``), never retyped. Layouts (littl
 - IQ4_NL (18 B, 32 weights): f16 d, u8 qs[16]; ``d * kvalues_iq4nl[q]``
 - IQ4_XS (136 B): f16 d, u16 scales_h, u8 scales_l[4], u8 qs[128]; 6-bit scale - 32 per 32 weights
 Reference: llama.cpp ``dequantize_row_iq2_xxs`` ... ``dequantize_row_iq4_xs`` (ggml-quants.c);
-bit-exact with gguf-py ``gguf.quants`` (same f32 operation order).
+bit-exact with gguf-py ``gguf.quants`` (same f32 operation order). IQ4_NL and IQ4_XS have fused
+matmul kernels (``tab`` = kvalues_iq4nl); the grid formats dequantize only.
 """
 
 from __future__ import annotations
@@ -21,131 +23,172 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._common import f16at, u16, u32
-from .tables import DELTA_IQ1, KVALUES_IQ4NL
-
-CODES = {
-    "IQ2_XXS": 0, "IQ2_XS": 1, "IQ2_S": 2, "IQ3_XXS": 3, "IQ3_S": 4, "IQ1_S": 5, "IQ1_M": 6,
-    "IQ4_NL": 7, "IQ4_XS": 8,
-}  # fmt: skip
+from ._common import f16
+from .gemv import blocks_prim, fma1, fma1x4, fma8, fma8x4, fused_prim, store1, store8
+from .simd import ldb, ldh, ldw, vconcat, viota, vload_f32, vload_u8, vlut16, vneg, vsel, vsplat_i, vstore
+from .tables import DELTA_IQ1
 
 Q25 = np.float32(0.25)
 HALF = np.float32(0.5)
 
 
 @nb.njit(inline="always")
-def _signed8(y, yo, db, grid, idx, sbyte):  # type: ignore[no-untyped-def]
-    for j in range(8):
-        v = db * grid[idx, j]
-        y[yo + j] = -v if (sbyte >> j) & 1 else v
+def _signed8(y, yo, v, sbyte):  # type: ignore[no-untyped-def]
+    """Store the 8 lanes of ``v`` negated where bit j of ``sbyte`` is set."""
+    bits = (vsplat_i(sbyte, 8) >> viota(8)) & 1
+    vstore(y, yo, vsel(bits, vneg(v), v))
 
 
 @nb.njit(inline="always")
 def _nib_scale(w, s_off, s):  # type: ignore[no-untyped-def]
-    return (np.int64(w[s_off + (s >> 1)]) >> (4 * (s & 1))) & 15
+    return (ldb(w, s_off + (s >> 1)) >> (4 * (s & 1))) & 15
 
 
-@nb.njit(cache=True)
-def decode_block(code, w, o, y, yo, lut, grid, ks):  # type: ignore[no-untyped-def]
-    """Decode the block at byte ``o`` of ``w`` into ``y[yo:yo+block_elems]`` (f32)."""
-    if code == 0:
-        d = f16at(w, o, lut)
-        for ib in range(8):
-            aux = u32(w, o + 6 + 8 * ib)
-            db = d * (HALF + np.float32(aux >> 28)) * Q25
-            for lg in range(4):
-                idx = np.int64(w[o + 2 + 8 * ib + lg])
-                _signed8(y, yo + 32 * ib + 8 * lg, db, grid, idx, np.int64(ks[(aux >> (7 * lg)) & 127]))
-    elif code == 1 or code == 2:
-        d = f16at(w, o, lut)
-        s_off = o + 66 if code == 1 else o + 74
-        for g in range(32):
-            db = d * (HALF + np.float32(_nib_scale(w, s_off, g >> 1))) * Q25
-            if code == 1:
-                q = u16(w, o + 2 + 2 * g)
-                _signed8(y, yo + 8 * g, db, grid, q & 511, np.int64(ks[q >> 9]))
-            else:
-                idx = np.int64(w[o + 2 + g]) | (((np.int64(w[o + 66 + (g >> 2)]) >> (2 * (g & 3))) & 3) << 8)
-                _signed8(y, yo + 8 * g, db, grid, idx, np.int64(w[o + 34 + g]))
-    elif code == 3 or code == 4:
-        d = f16at(w, o, lut)
-        for ib in range(8):
-            if code == 3:
-                aux = u32(w, o + 66 + 4 * ib)
-                db = d * (HALF + np.float32(aux >> 28)) * HALF
-            else:
-                db = d * np.float32(1 + 2 * _nib_scale(w, o + 106, ib))
-            for lg in range(4):
-                g = 4 * ib + lg
-                sbyte = np.int64(ks[(aux >> (7 * lg)) & 127]) if code == 3 else np.int64(w[o + 74 + g])
-                for h in range(2):
-                    k = 2 * g + h
-                    idx = np.int64(w[o + 2 + k])
-                    if code == 4:
-                        idx |= ((np.int64(w[o + 66 + (k >> 3)]) >> (k & 7)) & 1) << 8
-                    for j in range(4):
-                        v = db * grid[idx, j]
-                        y[yo + 8 * g + 4 * h + j] = -v if (sbyte >> (4 * h + j)) & 1 else v
-    elif code == 5:
-        d = f16at(w, o, lut)
-        for ib in range(8):
-            qh = u16(w, o + 34 + 2 * ib)
-            dl = d * np.float32(2 * ((qh >> 12) & 7) + 1)
-            delta = -DELTA_IQ1 if qh & 0x8000 else DELTA_IQ1
-            for lg in range(4):
-                idx = np.int64(w[o + 2 + 4 * ib + lg]) | (((qh >> (3 * lg)) & 7) << 8)
-                for j in range(8):
-                    y[yo + 32 * ib + 8 * lg + j] = dl * (grid[idx, j] + delta)
-    elif code == 6:
-        s0, s1, s2, s3 = u16(w, o + 48), u16(w, o + 50), u16(w, o + 52), u16(w, o + 54)
-        d = lut[(s0 >> 12) | ((s1 >> 8) & 0xF0) | ((s2 >> 4) & 0xF00) | (s3 & 0xF000)]
-        for g in range(32):
-            s = g >> 1
-            sv = (u16(w, o + 48 + 2 * (s >> 2)) >> (3 * (s & 3))) & 7
-            dl = d * np.float32(2 * sv + 1)
-            qh = np.int64(w[o + 32 + (g >> 1)]) >> (4 * (g & 1))
-            idx = np.int64(w[o + g]) | ((qh & 7) << 8)
-            delta = -DELTA_IQ1 if qh & 8 else DELTA_IQ1
-            for j in range(8):
-                y[yo + 8 * g + j] = dl * (grid[idx, j] + delta)
-    elif code == 7:
-        d = f16at(w, o, lut)
-        for j in range(16):
-            b = np.int64(w[o + 2 + j])
-            y[yo + j] = d * KVALUES_IQ4NL[b & 15]
-            y[yo + j + 16] = d * KVALUES_IQ4NL[b >> 4]
-    else:
-        d = f16at(w, o, lut)
-        sh = u16(w, o + 2)
-        for ib in range(8):
-            ls = _nib_scale(w, o + 4, ib) | (((sh >> (2 * ib)) & 3) << 4)
-            dl = d * np.float32(ls - 32)
-            for j in range(16):
-                b = np.int64(w[o + 8 + 16 * ib + j])
-                y[yo + 32 * ib + j] = dl * KVALUES_IQ4NL[b & 15]
-                y[yo + 32 * ib + j + 16] = dl * KVALUES_IQ4NL[b >> 4]
+@nb.njit(inline="always")
+def _iq2_xxs(w, o, y, yo, lut, grid, ks):  # type: ignore[no-untyped-def]
+    d = f16(w, o, lut)
+    for ib in range(8):
+        aux = ldw(w, o + 6 + 8 * ib)
+        db = d * (HALF + np.float32(aux >> 28)) * Q25
+        for lg in range(4):
+            idx = ldb(w, o + 2 + 8 * ib + lg)
+            sb = ldb(ks, (aux >> (7 * lg)) & 127)
+            _signed8(y, yo + 32 * ib + 8 * lg, vload_f32(grid, 8 * idx, 8) * db, sb)
 
 
-@nb.njit(cache=True, parallel=True)
-def dequant(code, w, nblk, bb, be, out, lut, grid, ks):  # type: ignore[no-untyped-def]
-    for b in nb.prange(nblk):
-        decode_block(code, w, b * bb, out, b * be, lut, grid, ks)
+@nb.njit(inline="always")
+def _iq2_xs(w, o, y, yo, lut, grid, ks):  # type: ignore[no-untyped-def]
+    d = f16(w, o, lut)
+    for g in range(32):
+        db = d * (HALF + np.float32(_nib_scale(w, o + 66, g >> 1))) * Q25
+        q = ldh(w, o + 2 + 2 * g)
+        _signed8(y, yo + 8 * g, vload_f32(grid, 8 * (q & 511), 8) * db, ldb(ks, q >> 9))
 
 
-@nb.njit(cache=True, parallel=True, fastmath=True)
-def matmul(code, x, w, n_rows, nbpr, bb, be, out, lut, grid, ks):  # type: ignore[no-untyped-def]
-    """``out[m, n] = sum_k x[m, k] * W[n, k]`` decoding W block by block (never whole rows)."""
-    n_m = x.shape[0]
-    for n in nb.prange(n_rows):
-        y = np.empty(be, np.float32)
-        acc = np.zeros(n_m, np.float32)
-        for b in range(nbpr):
-            decode_block(code, w, (n * nbpr + b) * bb, y, 0, lut, grid, ks)
-            xo = b * be
-            for m in range(n_m):
-                s = np.float32(0.0)
-                for j in range(be):
-                    s += y[j] * x[m, xo + j]
-                acc[m] += s
-        for m in range(n_m):
-            out[m, n] = acc[m]
+@nb.njit(inline="always")
+def _iq2_s(w, o, y, yo, lut, grid, ks):  # type: ignore[no-untyped-def]
+    d = f16(w, o, lut)
+    for g in range(32):
+        db = d * (HALF + np.float32(_nib_scale(w, o + 74, g >> 1))) * Q25
+        idx = ldb(w, o + 2 + g) | (((ldb(w, o + 66 + (g >> 2)) >> (2 * (g & 3))) & 3) << 8)
+        _signed8(y, yo + 8 * g, vload_f32(grid, 8 * idx, 8) * db, ldb(w, o + 34 + g))
+
+
+@nb.njit(inline="always")
+def _iq3_xxs(w, o, y, yo, lut, grid, ks):  # type: ignore[no-untyped-def]
+    d = f16(w, o, lut)
+    for ib in range(8):
+        aux = ldw(w, o + 66 + 4 * ib)
+        db = d * (HALF + np.float32(aux >> 28)) * HALF
+        for lg in range(4):
+            g = 4 * ib + lg
+            i0, i1 = ldb(w, o + 2 + 2 * g), ldb(w, o + 3 + 2 * g)
+            v = vconcat(vload_f32(grid, 4 * i0, 4), vload_f32(grid, 4 * i1, 4))
+            _signed8(y, yo + 8 * g, v * db, ldb(ks, (aux >> (7 * lg)) & 127))
+
+
+@nb.njit(inline="always")
+def _iq3_s(w, o, y, yo, lut, grid, ks):  # type: ignore[no-untyped-def]
+    d = f16(w, o, lut)
+    for ib in range(8):
+        db = d * np.float32(1 + 2 * _nib_scale(w, o + 106, ib))
+        for lg in range(4):
+            g = 4 * ib + lg
+            qh = ldb(w, o + 66 + (g >> 2))
+            i0 = ldb(w, o + 2 + 2 * g) | (((qh >> ((2 * g) & 7)) & 1) << 8)
+            i1 = ldb(w, o + 3 + 2 * g) | (((qh >> ((2 * g + 1) & 7)) & 1) << 8)
+            v = vconcat(vload_f32(grid, 4 * i0, 4), vload_f32(grid, 4 * i1, 4))
+            _signed8(y, yo + 8 * g, v * db, ldb(w, o + 74 + g))
+
+
+@nb.njit(inline="always")
+def _iq1_s(w, o, y, yo, lut, grid, ks):  # type: ignore[no-untyped-def]
+    d = f16(w, o, lut)
+    for ib in range(8):
+        qh = ldh(w, o + 34 + 2 * ib)
+        dl = d * np.float32(2 * ((qh >> 12) & 7) + 1)
+        delta = -DELTA_IQ1 if qh & 0x8000 else DELTA_IQ1
+        for lg in range(4):
+            idx = ldb(w, o + 2 + 4 * ib + lg) | (((qh >> (3 * lg)) & 7) << 8)
+            vstore(y, yo + 32 * ib + 8 * lg, (vload_f32(grid, 8 * idx, 8) + delta) * dl)
+
+
+@nb.njit(inline="always")
+def _iq1_m(w, o, y, yo, lut, grid, ks):  # type: ignore[no-untyped-def]
+    s0, s1, s2, s3 = ldh(w, o + 48), ldh(w, o + 50), ldh(w, o + 52), ldh(w, o + 54)
+    d = lut[(s0 >> 12) | ((s1 >> 8) & 0xF0) | ((s2 >> 4) & 0xF00) | (s3 & 0xF000)]
+    for g in range(32):
+        s = g >> 1
+        sv = (ldh(w, o + 48 + 2 * (s >> 2)) >> (3 * (s & 3))) & 7
+        dl = d * np.float32(2 * sv + 1)
+        qh = ldb(w, o + 32 + (g >> 1)) >> (4 * (g & 1))
+        idx = ldb(w, o + g) | ((qh & 7) << 8)
+        delta = -DELTA_IQ1 if qh & 8 else DELTA_IQ1
+        vstore(y, yo + 8 * g, (vload_f32(grid, 8 * idx, 8) + delta) * dl)
+
+
+@nb.njit  # a callee: LLVM inlines it into the cached primitive
+def _h_iq4_nl(w, o, lut):  # type: ignore[no-untyped-def]
+    return f16(w, o, lut)
+
+
+@nb.njit  # a callee: LLVM inlines it into the cached primitive
+def _iq4_nl(w, o, s, d, tab):  # type: ignore[no-untyped-def]
+    q = vload_u8(w, o + 2, 16)
+    return vlut16(tab, q & 15) * d, vlut16(tab, q >> 4) * d
+
+
+@nb.njit  # a callee: LLVM inlines it into the cached primitive
+def _h_iq4_xs(w, o, lut):  # type: ignore[no-untyped-def]
+    return f16(w, o, lut), ldh(w, o + 2)
+
+
+@nb.njit  # a callee: LLVM inlines it into the cached primitive
+def _iq4_xs(w, o, s, h, tab):  # type: ignore[no-untyped-def]
+    ls = ((ldb(w, o + 4 + (s >> 1)) >> (4 * (s & 1))) & 15) | (((h[1] >> (2 * s)) & 3) << 4)
+    dl = h[0] * np.float32(ls - 32)
+    q = vload_u8(w, o + 8 + 16 * s, 16)
+    return vlut16(tab, q & 15) * dl, vlut16(tab, q >> 4) * dl
+
+
+def iq2_xxs(op, xp, wp, nblk, yp, lp, tp, nt, kp):  # type: ignore[no-untyped-def]
+    return blocks_prim(_iq2_xxs, 66, 256, wp, nblk, yp, lp, tp, nt, kp)
+
+
+def iq2_xs(op, xp, wp, nblk, yp, lp, tp, nt, kp):  # type: ignore[no-untyped-def]
+    return blocks_prim(_iq2_xs, 74, 256, wp, nblk, yp, lp, tp, nt, kp)
+
+
+def iq2_s(op, xp, wp, nblk, yp, lp, tp, nt, kp):  # type: ignore[no-untyped-def]
+    return blocks_prim(_iq2_s, 82, 256, wp, nblk, yp, lp, tp, nt, kp)
+
+
+def iq3_xxs(op, xp, wp, nblk, yp, lp, tp, nt, kp):  # type: ignore[no-untyped-def]
+    return blocks_prim(_iq3_xxs, 98, 256, wp, nblk, yp, lp, tp, nt, kp)
+
+
+def iq3_s(op, xp, wp, nblk, yp, lp, tp, nt, kp):  # type: ignore[no-untyped-def]
+    return blocks_prim(_iq3_s, 110, 256, wp, nblk, yp, lp, tp, nt, kp)
+
+
+def iq1_s(op, xp, wp, nblk, yp, lp, tp, nt, kp):  # type: ignore[no-untyped-def]
+    return blocks_prim(_iq1_s, 50, 256, wp, nblk, yp, lp, tp, nt, kp)
+
+
+def iq1_m(op, xp, wp, nblk, yp, lp, tp, nt, kp):  # type: ignore[no-untyped-def]
+    return blocks_prim(_iq1_m, 56, 256, wp, nblk, yp, lp, tp, nt, kp)
+
+
+def iq4_nl(op, xp, wp, nblk, yp, lp, tp, nt, kp):  # type: ignore[no-untyped-def]
+    return fused_prim(_h_iq4_nl, _iq4_nl, fma1, fma1x4, store1, 18, 32, op, xp, wp, nblk, yp, lp, tp, nt, kp)
+
+
+def iq4_xs(op, xp, wp, nblk, yp, lp, tp, nt, kp):  # type: ignore[no-untyped-def]
+    return fused_prim(_h_iq4_xs, _iq4_xs, fma8, fma8x4, store8, 136, 256, op, xp, wp, nblk, yp, lp, tp, nt, kp)
+
+
+FUSED = {"IQ4_NL": iq4_nl, "IQ4_XS": iq4_xs}
+DEQUANT = {
+    "IQ2_XXS": iq2_xxs, "IQ2_XS": iq2_xs, "IQ2_S": iq2_s, "IQ3_XXS": iq3_xxs, "IQ3_S": iq3_s,
+    "IQ1_S": iq1_s, "IQ1_M": iq1_m,
+}  # fmt: skip

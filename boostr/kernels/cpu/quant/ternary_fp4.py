@@ -1,4 +1,4 @@
-"""Ternary TQ1_0, TQ2_0 and 4-bit float MXFP4, NVFP4: block decoders.
+"""Ternary TQ1_0, TQ2_0 and 4-bit float MXFP4, NVFP4.
 
 Block layouts (little endian, ``ggml-common.h``):
 - TQ1_0 (54 B, 256 weights): u8 qs[48] (5 trits per byte, base-3 fixed point), u8 qh[4]
@@ -10,7 +10,8 @@ Block layouts (little endian, ``ggml-common.h``):
   qs[8s:8s+8] -> weights 16s..16s+7, hi nibbles -> 16s+8..16s+15; ``ue4m3(d[s])/2 * kvalues_mxfp4[q]``
 Reference: llama.cpp ``dequantize_row_tq1_0``, ``dequantize_row_tq2_0``, ``dequantize_row_mxfp4``,
 ``dequantize_row_nvfp4``, ``ggml_e8m0_to_fp32_half``, ``ggml_ue4m3_to_fp32`` (ggml-quants.c,
-ggml-impl.h); bit-exact with gguf-py ``gguf.quants``.
+ggml-impl.h); bit-exact with gguf-py ``gguf.quants``. MXFP4 has a fused matmul kernel
+(``tab`` = kvalues_mxfp4); the others dequantize only (``grid`` = kvalues_mxfp4 for NVFP4).
 """
 
 from __future__ import annotations
@@ -20,19 +21,43 @@ import math
 import numba as nb
 import numpy as np
 
-from ._common import f16at
-from .tables import KVALUES_MXFP4
-
-CODES = {"TQ1_0": 0, "TQ2_0": 1, "MXFP4": 2, "NVFP4": 3}
-POW3 = np.array([1, 3, 9, 27, 81], dtype=np.int64)
+from ._common import f16
+from .gemv import blocks_prim, fma1, fma1x4, fused_prim, store1
+from .simd import ldb, ldf, vgather, vload_u8, vlut16, vstore, vtof
 
 
 @nb.njit(inline="always")
-def _trits(w, qo, y, yo, d, nbytes, ntrits):  # type: ignore[no-untyped-def]
-    for n in range(ntrits):
-        for m in range(nbytes):
-            q = (np.int64(w[qo + m]) * POW3[n]) & 255
-            y[yo + n * nbytes + m] = d * np.float32(((q * 3) >> 8) - 1)
+def _trits16(w, qo, y, yo, d, p3):  # type: ignore[no-untyped-def]
+    """16 weights: trit of power ``p3`` of the bytes ``w[qo:qo+16]``."""
+    q = (vload_u8(w, qo, 16) * p3) & 255
+    vstore(y, yo, vtof(((q * 3) >> 8) - 1) * d)
+
+
+@nb.njit(inline="always")
+def _tq1_0(w, o, y, yo, lut, grid, ks):  # type: ignore[no-untyped-def]
+    d = f16(w, o + 52, lut)
+    p3 = 1
+    for n in range(5):
+        _trits16(w, o, y, yo + 32 * n, d, p3)
+        _trits16(w, o + 16, y, yo + 32 * n + 16, d, p3)
+        _trits16(w, o + 32, y, yo + 160 + 16 * n, d, p3)
+        p3 *= 3
+    p3 = 1
+    for n in range(4):
+        for m in range(4):
+            q = (ldb(w, o + 48 + m) * p3) & 255
+            y[yo + 240 + 4 * n + m] = d * np.float32(((q * 3) >> 8) - 1)
+        p3 *= 3
+
+
+@nb.njit(inline="always")
+def _tq2_0(w, o, y, yo, lut, grid, ks):  # type: ignore[no-untyped-def]
+    d = f16(w, o + 64, lut)
+    for s in range(8):
+        qo = o + 32 * (s >> 2)
+        sh = 2 * (s & 3)
+        vstore(y, yo + 32 * s, vtof(((vload_u8(w, qo, 16) >> sh) & 3) - 1) * d)
+        vstore(y, yo + 32 * s + 16, vtof(((vload_u8(w, qo + 16, 16) >> sh) & 3) - 1) * d)
 
 
 @nb.njit(inline="always")
@@ -47,54 +72,41 @@ def ue4m3_half(x):  # type: ignore[no-untyped-def]
     return np.float32(raw * 0.5)
 
 
-@nb.njit(cache=True)
-def decode_block(code, w, o, y, yo, lut, grid, ks):  # type: ignore[no-untyped-def]
-    """Decode the block at byte ``o`` of ``w`` into ``y[yo:yo+block_elems]`` (f32)."""
-    if code == 0:
-        d = f16at(w, o + 52, lut)
-        _trits(w, o, y, yo, d, 32, 5)
-        _trits(w, o + 32, y, yo + 160, d, 16, 5)
-        _trits(w, o + 48, y, yo + 240, d, 4, 4)
-    elif code == 1:
-        d = f16at(w, o + 64, lut)
-        for e in range(256):
-            q = (np.int64(w[o + 32 * (e >> 7) + (e & 31)]) >> (2 * ((e >> 5) & 3))) & 3
-            y[yo + e] = d * np.float32(q - 1)
-    elif code == 2:
-        d = np.float32(math.ldexp(1.0, np.int64(w[o]) - 128))
-        for j in range(16):
-            b = np.int64(w[o + 1 + j])
-            y[yo + j] = d * KVALUES_MXFP4[b & 15]
-            y[yo + j + 16] = d * KVALUES_MXFP4[b >> 4]
-    else:
-        for s in range(4):
-            d = ue4m3_half(w[o + s])
-            for j in range(8):
-                b = np.int64(w[o + 4 + 8 * s + j])
-                y[yo + 16 * s + j] = d * KVALUES_MXFP4[b & 15]
-                y[yo + 16 * s + 8 + j] = d * KVALUES_MXFP4[b >> 4]
+@nb.njit(inline="always")
+def _nvfp4(w, o, y, yo, lut, grid, ks):  # type: ignore[no-untyped-def]
+    for s in range(4):
+        d = ue4m3_half(ldb(w, o + s))
+        q = vload_u8(w, o + 4 + 8 * s, 8)
+        vstore(y, yo + 16 * s, vgather(grid, q & 15) * d)
+        vstore(y, yo + 16 * s + 8, vgather(grid, q >> 4) * d)
 
 
-@nb.njit(cache=True, parallel=True)
-def dequant(code, w, nblk, bb, be, out, lut, grid, ks):  # type: ignore[no-untyped-def]
-    for b in nb.prange(nblk):
-        decode_block(code, w, b * bb, out, b * be, lut, grid, ks)
+@nb.njit  # a callee: LLVM inlines it into the cached primitive
+def _h_mxfp4(w, o, lut):  # type: ignore[no-untyped-def]
+    return ldf(lut, 65536 + ldb(w, o))  # E8M0 2^(e-128), exact, from the table after the f16 one
 
 
-@nb.njit(cache=True, parallel=True, fastmath=True)
-def matmul(code, x, w, n_rows, nbpr, bb, be, out, lut, grid, ks):  # type: ignore[no-untyped-def]
-    """``out[m, n] = sum_k x[m, k] * W[n, k]`` decoding W block by block (never whole rows)."""
-    n_m = x.shape[0]
-    for n in nb.prange(n_rows):
-        y = np.empty(be, np.float32)
-        acc = np.zeros(n_m, np.float32)
-        for b in range(nbpr):
-            decode_block(code, w, (n * nbpr + b) * bb, y, 0, lut, grid, ks)
-            xo = b * be
-            for m in range(n_m):
-                s = np.float32(0.0)
-                for j in range(be):
-                    s += y[j] * x[m, xo + j]
-                acc[m] += s
-        for m in range(n_m):
-            out[m, n] = acc[m]
+@nb.njit  # a callee: LLVM inlines it into the cached primitive
+def _mxfp4(w, o, s, d, tab):  # type: ignore[no-untyped-def]
+    q = vload_u8(w, o + 1, 16)
+    return vlut16(tab, q & 15) * d, vlut16(tab, q >> 4) * d
+
+
+def tq1_0(op, xp, wp, nblk, yp, lp, tp, nt, kp):  # type: ignore[no-untyped-def]
+    return blocks_prim(_tq1_0, 54, 256, wp, nblk, yp, lp, tp, nt, kp)
+
+
+def tq2_0(op, xp, wp, nblk, yp, lp, tp, nt, kp):  # type: ignore[no-untyped-def]
+    return blocks_prim(_tq2_0, 66, 256, wp, nblk, yp, lp, tp, nt, kp)
+
+
+def nvfp4(op, xp, wp, nblk, yp, lp, tp, nt, kp):  # type: ignore[no-untyped-def]
+    return blocks_prim(_nvfp4, 36, 64, wp, nblk, yp, lp, tp, nt, kp)
+
+
+def mxfp4(op, xp, wp, nblk, yp, lp, tp, nt, kp):  # type: ignore[no-untyped-def]
+    return fused_prim(_h_mxfp4, _mxfp4, fma1, fma1x4, store1, 17, 32, op, xp, wp, nblk, yp, lp, tp, nt, kp)
+
+
+FUSED = {"MXFP4": mxfp4}
+DEQUANT = {"TQ1_0": tq1_0, "TQ2_0": tq2_0, "NVFP4": nvfp4}

@@ -1,0 +1,15 @@
+// fp8 e4m3 KV-cache dequantization per token (inverse of fp8_quant.wgsl; OCP OFP8 spec rev 1.0):
+//   out[r, d] = f32(code[r, d]) * scale[r], rounded into out's dtype.
+// Layout: data [R, D] fp8 codes packed four per u32 word (contiguous), scale [R] f32, out [R, D]
+//   contiguous. One thread per element.
+// P: [0] R D, [1] D, [2] data offset, [3] scale offset, [4] out offset.
+${DECLS}
+
+@group(0) @binding(0) var<storage, read> P: array<u32, 64>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let e = gid.x + gid.y * nwg.x * 256u;
+    if (e >= P[0]) { return; }
+    st_out(P[4] + e, ld_data(P[2] + e) * ld_scale(P[3] + e / P[1]));
+}
