@@ -16,24 +16,13 @@ Ratios are wgpu / peer speed.
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from _common import wall_time as _time
 
 import boostr
 from boostr.ops.traits.attention import AttentionOps
-
-
-def _time(fn: Callable[[], Any], sync: Callable[[], None], reps: int) -> float:
-    fn()
-    sync()
-    t = time.perf_counter()
-    for _ in range(reps):
-        fn()
-    sync()
-    return (time.perf_counter() - t) / reps
 
 
 def _client(kind: str) -> Any:

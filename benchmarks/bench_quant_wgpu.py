@@ -19,35 +19,16 @@ from __future__ import annotations
 
 import argparse
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
+
+from _common import cupy_or_none as _cupy
+from _common import wall_time as _time
 
 import boostr
 from boostr.quant import FORMATS, QuantTensor
 
 FORMAT_ROWS = ("Q4_0", "Q8_0", "Q4_K", "Q6_K")
-
-
-def _time(fn: Callable[[], Any], sync: Callable[[], None], reps: int) -> float:
-    fn()
-    sync()
-    t = time.perf_counter()
-    for _ in range(reps):
-        fn()
-    sync()
-    return (time.perf_counter() - t) / reps
-
-
-def _cupy() -> Any:
-    try:
-        import cupy as cp
-
-        if cp.cuda.is_available() and cp.cuda.runtime.getDeviceCount() > 0:
-            return cp
-    except Exception:
-        return None
-    return None
 
 
 def device_weights(c: Any, fmt: str, n: int, k: int) -> QuantTensor:

@@ -21,29 +21,10 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from _common import cupy_or_none as _cupy
+from _common import wall_time as _time
 
 import boostr
-
-
-def _time(fn: Callable[[], Any], sync: Callable[[], None], reps: int) -> float:
-    fn()
-    sync()
-    t = time.perf_counter()
-    for _ in range(reps):
-        fn()
-    sync()
-    return (time.perf_counter() - t) / reps
-
-
-def _cupy() -> Any:
-    try:
-        import cupy as cp
-
-        if cp.cuda.is_available() and cp.cuda.runtime.getDeviceCount() > 0:
-            return cp
-    except Exception:
-        return None
-    return None
 
 
 def _submitted(c: Any, fn: Callable[[], Any], ops: int) -> tuple[float, float]:

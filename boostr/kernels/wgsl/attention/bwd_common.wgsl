@@ -20,6 +20,20 @@ const TYB: u32 = NT / TXB;
 const DNB: u32 = (D4 + TXB - 1u) / TXB;
 const ALIBI: bool = ${ALIBI};
 
+// Q, dout, K, V tiles: staged in workgroup memory when they fit (QS, OS, KS, VS), else read from global.
+const QS: bool = ${QS};
+const OS: bool = ${OS};
+const KS: bool = ${KS};
+const VS: bool = ${VS};
+
+var<workgroup> Qs: array<vec4<${ST}>, ${QLEN}>;
+var<workgroup> Os: array<vec4<${ST}>, ${OLEN}>;
+var<workgroup> Ks: array<vec4<${ST}>, ${KLEN}>;
+var<workgroup> Vs: array<vec4<${ST}>, ${VLEN}>;
+
+var<workgroup> lrow: array<f32, BR>;
+var<workgroup> drow: array<f32, BR>;
+var<private> w_r0: u32;
 var<private> w_b: u32;
 var<private> w_kvh: u32;
 var<private> w_g: u32;

@@ -17,20 +17,8 @@ const BRP: u32 = BR + 1u;
 const RMA: u32 = BC / TYA;
 const CNA: u32 = BR / TXA;
 const RMB: u32 = BC / TYB;
-const QS: bool = ${QS};
-const OS: bool = ${OS};
-const KS: bool = ${KS};
-const VS: bool = ${VS};
-
-var<workgroup> Qs: array<vec4<${ST}>, ${QLEN}>;
-var<workgroup> Os: array<vec4<${ST}>, ${OLEN}>;
-var<workgroup> Ks: array<vec4<${ST}>, ${KLEN}>;
-var<workgroup> Vs: array<vec4<${ST}>, ${VLEN}>;
 var<workgroup> Pt: array<f32, BC * BRP>;
 var<workgroup> Dt: array<f32, BC * BRP>;
-var<workgroup> lrow: array<f32, BR>;
-var<workgroup> drow: array<f32, BR>;
-var<private> w_r0: u32;
 var<private> w_c0: u32;
 
 fn lrow4(sel: u32, r: u32, d4: u32) -> vec4<f32> {

@@ -16,19 +16,7 @@ const BCP: u32 = BC + 1u;
 const RMA: u32 = BR / TYA;
 const CNA: u32 = BC / TXA;
 const RMB: u32 = BR / TYB;
-const QS: bool = ${QS};
-const OS: bool = ${OS};
-const KS: bool = ${KS};
-const VS: bool = ${VS};
-
-var<workgroup> Qs: array<vec4<${ST}>, ${QLEN}>;
-var<workgroup> Os: array<vec4<${ST}>, ${OLEN}>;
-var<workgroup> Ks: array<vec4<${ST}>, ${KLEN}>;
-var<workgroup> Vs: array<vec4<${ST}>, ${VLEN}>;
 var<workgroup> Ss: array<f32, BR * BCP>;
-var<workgroup> lrow: array<f32, BR>;
-var<workgroup> drow: array<f32, BR>;
-var<private> w_r0: u32;
 
 fn lrow4(sel: u32, r: u32, d4: u32) -> vec4<f32> {
     if (sel == 0u && QS) { return vec4<f32>(Qs[r * D4P + d4]); }
