@@ -95,14 +95,41 @@ def _bench_matmul(g: Any, cp: Any, dt: str, peer_dt: Any, mm: int, reps: int, re
     record(f"matmul {dt} {mm}^3", ours, gpu_ms(cp, lambda: cp.matmul(px, py), reps), 2.0 * mm**3)
 
 
+def profile_overhead(g: Any, cp: Any, n: int = 3000) -> int:
+    """cProfile of tiny ops (launch-bound): where boostr's per-op host microseconds go."""
+    import cProfile
+    import pstats
+
+    s1, s2 = g.rand(1024), g.rand(1024)
+    xs = g.randn(4, 256, dtype="bf16")
+    for name, fn in (
+        ("add", lambda: g.add(s1, s2)),
+        ("add_scalar", lambda: g.add(s1, 1.0)),
+        ("sum", lambda: g.sum(s1)),
+        ("rms_norm_bf16", lambda: g.rms_norm(xs, None, 1e-6)),
+    ):
+        print(f"== {name}: {host_us(cp, fn):.1f} us/call")
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(n):
+            fn()
+        prof.disable()
+        cp.cuda.get_current_stream().synchronize()
+        pstats.Stats(prof).sort_stats("tottime").print_stats(14)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description="boostr CUDA vs CuPy")
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--quick", action="store_true", help="smaller sizes (smoke test)")
+    ap.add_argument("--profile", action="store_true", help="only cProfile the tiny-op host path and exit")
     args = ap.parse_args()
     import cupy as cp
 
     g = boostr.get_client("cuda")
+    if args.profile:
+        return profile_overhead(g, cp)
     info = g.info()
     print(f"device: {info['name']} (sm {info['compute_capability']}), CuPy {info['cupy']}, CUDA {info['cuda_runtime']}")
     big = 1 << (22 if args.quick else 28)

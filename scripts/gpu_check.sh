@@ -24,12 +24,12 @@ with ThreadPoolExecutor(16) as ex:
 print(f"precompiled {len(vs)} CUDA modules in {time.perf_counter() - t:.1f} s")
 PY
 TESTS=${TESTS:-tests/conformance tests/backends}
-for be in cuda wgpu; do
+for be in ${BACKENDS:-cuda wgpu}; do
     BOOSTR_TEST_BACKENDS=$be timeout "${TEST_TIMEOUT:-300}" python3 -m pytest -q -p no:cacheprovider -p no:benchmark \
         -rfE --durations=15 $TESTS > "$OUT/tests_$be.log" 2>&1 &
 done
 wait
-for be in cuda wgpu; do
+for be in ${BACKENDS:-cuda wgpu}; do
     echo "== $be: $(grep -E '^[.sFEx]+( +\[ *[0-9]+%\])?$' "$OUT/tests_$be.log" | tr -cd '.sFEx' | \
         python3 -c 'import sys,collections; print(dict(collections.Counter(sys.stdin.read())))')"
     grep -E "passed|failed" "$OUT/tests_$be.log" | tail -n 1

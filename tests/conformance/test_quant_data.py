@@ -87,3 +87,14 @@ def test_random_blocks_have_finite_weights() -> None:
         assert raw.shape == (3, 2 * fmt.block_bytes)
         if name != "MXFP4":  # random E8M0 exponents may overflow f32 (gguf-py agrees bit for bit)
             assert np.isfinite(reference_dequant(name, raw)).all(), name
+
+
+def test_cuda_quant_tables_generated_from_gguf() -> None:
+    """``kernels/cuda/quant/tables.cuh`` is exactly what ``tables_cuh`` makes from gguf-py's tables,
+    and the CUDA kernels' ``ksigns`` parity rule reproduces gguf-py's ``ksigns`` table."""
+    from boostr.kernels.sources import KERNELS_DIR
+    from boostr.ops.cuda.quant import TABLES_CUH, tables_cuh
+
+    assert (KERNELS_DIR / TABLES_CUH).read_text() == tables_cuh()
+    ks = np.frombuffer(gq.IQ2_XXS.ksigns, dtype=np.uint8)
+    assert all(int(ks[i]) == i | ((bin(i).count("1") & 1) << 7) for i in range(128))

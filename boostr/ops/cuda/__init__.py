@@ -4,15 +4,21 @@ Nothing here imports CuPy at module level: the hooks reach it through ``self.cp`
 CudaClient, so this package imports on machines without CUDA.
 """
 
+from .attention import CudaAttention
 from .creation import CudaCreation
 from .elementwise import CudaElementwise
 from .indexing import CudaIndexing
+from .kv_cache import CudaKvCache, CudaKvCacheQuant
 from .matmul import CudaMatmul
 from .memory import CudaMemory
 from .norm import CudaNorm
+from .quant import CudaQuant
 from .reduce import CudaReduce
+from .rope import CudaRoPE
 from .sort import CudaSort
 
 CUDA_HOOKS = (CudaMemory, CudaCreation, CudaElementwise, CudaReduce, CudaNorm, CudaMatmul, CudaIndexing, CudaSort)
+CUDA_HOOKS += (CudaQuant,)  # type: ignore[assignment]
+CUDA_HOOKS += (CudaAttention, CudaRoPE, CudaKvCache, CudaKvCacheQuant)  # type: ignore[assignment]
 
 __all__ = ["CUDA_HOOKS"]

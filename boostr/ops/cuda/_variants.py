@@ -42,3 +42,22 @@ def kernel_variants() -> Iterator[Variant]:
     for d in (_dt.f64, _dt.f32, _dt.f16, _dt.bf16, _dt.i64):
         acc = "double" if d is _dt.f64 else ("float" if d.is_float else "i64")
         yield "cuda/reduce/cumsum.cu", (("T", CTYPE[d]), ("N", d.name), ("A", acc))
+    from ...quant.formats import FORMATS
+    from .quant import OUT_DTYPES, dequant_params, format_params, quantize_params
+
+    for name in FORMATS:
+        for d in OUT_DTYPES:
+            yield "cuda/quant/dequant.cu", dequant_params(name, d)
+        yield "cuda/quant/gemv.cu", format_params(name)
+    yield "cuda/quant/quantize.cu", quantize_params()
+    # attention family (ops/cuda/attention.py, rope.py, kv_cache.py)
+    for d in (_dt.f16, _dt.bf16):
+        yield "cuda/attention/flash_fwd_tc.cu", (("N", d.name), ("BF", int(d is _dt.bf16)))
+    for d in (_dt.f32, _dt.f16, _dt.bf16):
+        for rel in ("flash_fwd", "flash_decode", "flash_bwd"):
+            yield f"cuda/attention/{rel}.cu", t_params(d)
+        yield "cuda/position/rope.cu", t_params(d)
+    for d in (_dt.f64, _dt.f32, _dt.f16, _dt.bf16):
+        yield "cuda/kv/kv_quant.cu", t_params(d)
+    for w, u in ((1, "unsigned char"), (2, "unsigned short"), (4, "unsigned int"), (8, "u64")):
+        yield "cuda/kv/reshape_and_cache.cu", (("W", w), ("U", u))

@@ -44,10 +44,11 @@ class CudaReduce(CudaHookBase):
         s = 1
         if r < 2 * self.sm_count and c > _SPLIT_MIN_COLS:
             s = min(-(-c // 4096), -(-4 * self.sm_count // r))
-        if s > 1 and op == "sum" and dt in (_dt.f32, _dt.f64):
-            # few long rows: CuPy's CUB-backed reduction streams at full bandwidth
+        if r == 1 and s > 1 and op == "sum" and dt in (_dt.f32, _dt.f64):
+            # one long row: CuPy's full 1-D sum is CUB's device-wide reduction at full bandwidth
+            # (``axis=1, out=...`` on [1, C] took CuPy's one-block-per-row kernel: 86x slower)
             with self._scope():
-                self.cp.sum(self._cp_view(x), axis=1, out=self._cp_view(out))
+                self._cp_view(out)[...] = self.cp.sum(self._cp_view(x).reshape(-1))
             return
         if s <= 1:
             threads = next_pow2(c, hi=256)

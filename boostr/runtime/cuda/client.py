@@ -102,7 +102,7 @@ class CudaClient(*CUDA_HOOKS, ClientBase):  # type: ignore[misc]
         self._count("d2h")
         with self._scope():
             host = self.cp.ascontiguousarray(self._cp_view(x)).get()
-        return np.ascontiguousarray(host.view(x.dtype.np_dtype).reshape(x.shape))
+        return host.view(x.dtype.np_dtype).reshape(x.shape)  # .get() is a fresh C-contiguous copy
 
     def sync(self) -> None:
         with self._scope():

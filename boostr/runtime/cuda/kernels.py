@@ -55,7 +55,7 @@ class KernelCache:
             self.compiler = ("nvrtc", "unknown")
         self._modules: dict[str, Any] = {}
         self._functions: dict[tuple[str, str], Any] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # function() holds it while _module() resolves folder()
         self._folder: Path | None = None
 
     def folder(self) -> Path:

@@ -1,0 +1,237 @@
+// FlashAttention-2 forward on tensor cores (f16 / bf16, head dims 64 and 128), f32 accumulation.
+//
+// Formula: per query row i, out_i = sum_j softmax_j(q_i . k_j * scale + mask_ij) v_j and
+// lse_i = log sum_j exp(q_i . k_j * scale) over visible keys (mask: attn_common.cuh). Online softmax
+// over key tiles in log2 units: m' = max(m, rowmax s), p = exp2(s - m'), l = l * exp2(m - m') + rowsum p,
+// acc = acc * exp2(m - m') + p v; out = acc / l (0 when l == 0), lse = ln2 (m + log2 l) (-inf when l == 0).
+// Layout: q [B, H, Sq, D], k/v [B, Hkv, Sk, D] (element strides per b/h/s, d contiguous, rows 16-byte
+// aligned), out [B, H, Sq, D] contiguous, lse [B, H, Sq] f32. Grid (query blocks, H, B); 4 warps, each
+// 16 query rows (BM = 64), key tiles BN = 64. Q tile and double-buffered K/V tiles in shared memory
+// ([rows][D + 8] halves: ldmatrix rows fall in distinct banks), filled with cp.async (zero-fill past the
+// end). S = Q K^T: mma.sync m16n8k16 with Q fragments held in registers (ldmatrix) and K fragments by
+// ldmatrix; P is re-packed from the S accumulators as the A operand of P V (V fragments by
+// ldmatrix.trans). Query head h reads KV head h / (H / Hkv) (GQA / MQA).
+// Reference: Dao, "FlashAttention-2" (2023), Alg. 1; PTX ISA "Matrix Fragments for mma.m16n8k16".
+#include "attn_common.cuh"
+
+#define IS_BF16 ${BF}
+#define NW 4
+#define BM (16 * NW)
+#define BN 64
+
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, bool pred) {
+  const u32 s = (u32)__cvta_generic_to_shared(smem);
+  const int n = pred ? 16 : 0;
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(n));
+}
+__device__ __forceinline__ void cp_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void cp_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::); }
+
+__device__ __forceinline__ void ldsm_x4(u32* r, const void* p) {
+  const u32 a = (u32)__cvta_generic_to_shared(p);
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
+}
+__device__ __forceinline__ void ldsm_x4_t(u32* r, const void* p) {
+  const u32 a = (u32)__cvta_generic_to_shared(p);
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
+}
+
+__device__ __forceinline__ void mma16816(float* c, const u32* a, u32 b0, u32 b1) {
+#if IS_BF16
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#else
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#endif
+}
+
+// Two f32 into one b32 of halves: lo in bits 0-15 (the lower column / k index), hi in bits 16-31.
+__device__ __forceinline__ u32 pack2(float lo, float hi) {
+  u32 r;
+#if IS_BF16
+  asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
+#else
+  asm("cvt.rn.f16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
+#endif
+  return r;
+}
+
+// rows x D tile of 16-bit elements from row r0 (stride ss elements) into S[rows][LD]; rows >= nrows zero.
+template <int D, int ROWS>
+__device__ __forceinline__ void load_tile(unsigned short* S, const unsigned short* g, i64 ss, i64 r0, i64 nrows) {
+  constexpr int LD = D + 8, CH = D / 8;
+#pragma unroll
+  for (int c = threadIdx.x; c < ROWS * CH; c += NW * 32) {
+    const int r = c / CH, col = (c % CH) * 8;
+    const bool ok = r0 + r < nrows;
+    cp_async16(S + r * LD + col, ok ? g + (r0 + r) * ss + col : g, ok);
+  }
+}
+
+template <int D>
+__device__ __forceinline__ void flash_fwd_tc(unsigned short* __restrict__ out, float* __restrict__ lse,
+                                             const unsigned short* __restrict__ q, const unsigned short* __restrict__ k,
+                                             const unsigned short* __restrict__ v, i64 H, i64 Hkv, i64 Sq, i64 Sk,
+                                             i64 qb, i64 qh, i64 qs, i64 kb, i64 kh, i64 ks, i64 vb, i64 vh, i64 vs,
+                                             double scale, i64 L, i64 window, i64 limited) {
+  constexpr int LD = D + 8, KD = D / 16, NS = BN / 8, ND = D / 8;
+  extern __shared__ __align__(16) unsigned short smem[];
+  unsigned short* Qs = smem;
+  unsigned short* Ks = Qs + BM * LD;  // [2][BN][LD]
+  unsigned short* Vs = Ks + 2 * BN * LD;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const i64 mblk = (i64)gridDim.x - 1 - blockIdx.x;  // heavy (late, causal) blocks first
+  const i64 h = blockIdx.y, b = blockIdx.z, hk = h / (H / Hkv);
+  const i64 i0 = mblk * BM, i1 = (i0 + BM < Sq) ? i0 + BM : Sq;
+  const AttnMask mask = make_mask(Sq, L, window, limited);
+  i64 jlo, jhi;
+  mask.key_range(i0, i1, &jlo, &jhi);
+  const unsigned short* qp = q + b * qb + h * qh;
+  const unsigned short* kp = k + b * kb + hk * kh;
+  const unsigned short* vp = v + b * vb + hk * vh;
+  const i64 nt = (jhi - jlo + BN - 1) / BN;
+
+  load_tile<D, BM>(Qs, qp, qs, i0, Sq);
+  if (nt > 0) {
+    load_tile<D, BN>(Ks, kp, ks, jlo, Sk);
+    load_tile<D, BN>(Vs, vp, vs, jlo, Sk);
+  }
+  cp_commit();
+  cp_wait_all();
+  __syncthreads();
+
+  u32 qf[KD][4];
+#pragma unroll
+  for (int kk = 0; kk < KD; ++kk) ldsm_x4(qf[kk], Qs + (warp * 16 + (lane & 15)) * LD + kk * 16 + (lane >> 4) * 8);
+
+  float o[ND][4];
+#pragma unroll
+  for (int n = 0; n < ND; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
+  float m0 = NEG_INF_F, m1 = NEG_INF_F, l0 = 0.f, l1 = 0.f;
+  const float sl2 = (float)scale * LOG2E_F;
+  const i64 row0 = i0 + warp * 16 + g, row1 = row0 + 8;
+  const i64 off = L - Sq;
+
+  for (i64 it = 0; it < nt; ++it) {
+    const int cur = (int)(it & 1);
+    const i64 j0 = jlo + it * BN;
+    if (it + 1 < nt) {
+      load_tile<D, BN>(Ks + (cur ^ 1) * BN * LD, kp, ks, j0 + BN, Sk);
+      load_tile<D, BN>(Vs + (cur ^ 1) * BN * LD, vp, vs, j0 + BN, Sk);
+      cp_commit();
+    }
+    const unsigned short* Kc = Ks + cur * BN * LD;
+    const unsigned short* Vc = Vs + cur * BN * LD;
+    float s[NS][4];
+#pragma unroll
+    for (int n = 0; n < NS; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.f;
+#pragma unroll
+    for (int kk = 0; kk < KD; ++kk) {
+#pragma unroll
+      for (int n = 0; n < NS; n += 2) {
+        u32 r[4];
+        ldsm_x4(r, Kc + (n * 8 + (lane & 7) + (lane >> 4) * 8) * LD + kk * 16 + ((lane >> 3) & 1) * 8);
+        mma16816(s[n], qf[kk], r[0], r[1]);
+        mma16816(s[n + 1], qf[kk], r[2], r[3]);
+      }
+    }
+    // scale into log2 units; mask where the tile is not fully visible to every row of this block
+    const bool need = (j0 + BN > jhi) || (limited && j0 + BN - 1 > i0 + off) || (window > 0 && j0 <= i1 - 1 + off - window);
+    float mx0 = NEG_INF_F, mx1 = NEG_INF_F;
+#pragma unroll
+    for (int n = 0; n < NS; ++n) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        float x = s[n][e] * sl2;
+        if (need) {
+          const i64 j = j0 + n * 8 + t * 2 + (e & 1);
+          if (j >= jhi || !mask.visible(e < 2 ? row0 : row1, j)) x = NEG_INF_F;
+        }
+        s[n][e] = x;
+      }
+      mx0 = fmaxf(mx0, fmaxf(s[n][0], s[n][1]));
+      mx1 = fmaxf(mx1, fmaxf(s[n][2], s[n][3]));
+    }
+    mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+    mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+    mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+    mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+    const float n0 = fmaxf(m0, mx0), n1 = fmaxf(m1, mx1);
+    const float s0 = safe_max(n0), s1 = safe_max(n1);
+    const float a0 = exp2f(m0 - s0), a1 = exp2f(m1 - s1);
+    m0 = n0;
+    m1 = n1;
+    float ps0 = 0.f, ps1 = 0.f;
+#pragma unroll
+    for (int n = 0; n < NS; ++n) {
+      s[n][0] = exp2f(s[n][0] - s0);
+      s[n][1] = exp2f(s[n][1] - s0);
+      s[n][2] = exp2f(s[n][2] - s1);
+      s[n][3] = exp2f(s[n][3] - s1);
+      ps0 += s[n][0] + s[n][1];
+      ps1 += s[n][2] + s[n][3];
+    }
+    l0 = l0 * a0 + ps0;
+    l1 = l1 * a1 + ps1;
+#pragma unroll
+    for (int n = 0; n < ND; ++n) {
+      o[n][0] *= a0;
+      o[n][1] *= a0;
+      o[n][2] *= a1;
+      o[n][3] *= a1;
+    }
+    // O += P V: P (16 x BN) from the S accumulators, 16 keys per k-step
+#pragma unroll
+    for (int kj = 0; kj < BN / 16; ++kj) {
+      u32 a[4];
+      a[0] = pack2(s[2 * kj][0], s[2 * kj][1]);
+      a[1] = pack2(s[2 * kj][2], s[2 * kj][3]);
+      a[2] = pack2(s[2 * kj + 1][0], s[2 * kj + 1][1]);
+      a[3] = pack2(s[2 * kj + 1][2], s[2 * kj + 1][3]);
+#pragma unroll
+      for (int n = 0; n < ND; n += 2) {
+        u32 r[4];
+        ldsm_x4_t(r, Vc + (kj * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LD + n * 8 + (lane >> 4) * 8);
+        mma16816(o[n], a, r[0], r[1]);
+        mma16816(o[n + 1], a, r[2], r[3]);
+      }
+    }
+    cp_wait_all();
+    __syncthreads();
+  }
+
+  l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
+  l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
+  l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
+  l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+  const float r0 = l0 > 0.f ? 1.f / l0 : 0.f, r1 = l1 > 0.f ? 1.f / l1 : 0.f;
+  const i64 obase = (b * H + h) * Sq;
+#pragma unroll
+  for (int n = 0; n < ND; ++n) {
+    const int d = n * 8 + t * 2;
+    if (row0 < Sq) *reinterpret_cast<u32*>(out + (obase + row0) * D + d) = pack2(o[n][0] * r0, o[n][1] * r0);
+    if (row1 < Sq) *reinterpret_cast<u32*>(out + (obase + row1) * D + d) = pack2(o[n][2] * r1, o[n][3] * r1);
+  }
+  if (t == 0) {
+    if (row0 < Sq) lse[obase + row0] = l0 > 0.f ? (m0 + log2f(l0)) * LN2_F : NEG_INF_F;
+    if (row1 < Sq) lse[obase + row1] = l1 > 0.f ? (m1 + log2f(l1)) * LN2_F : NEG_INF_F;
+  }
+}
+
+#define TC_ENTRY(DIM)                                                                                              \
+  extern "C" __global__ void __launch_bounds__(NW * 32) flash_fwd_tc##DIM##_${N}(                                  \
+      unsigned short* out, float* lse, const unsigned short* q, const unsigned short* k, const unsigned short* v, \
+      i64 H, i64 Hkv, i64 Sq, i64 Sk, i64 qb, i64 qh, i64 qs, i64 kb, i64 kh, i64 ks, i64 vb, i64 vh, i64 vs,     \
+      double scale, i64 L, i64 window, i64 limited) {                                                             \
+    flash_fwd_tc<DIM>(out, lse, q, k, v, H, Hkv, Sq, Sk, qb, qh, qs, kb, kh, ks, vb, vh, vs, scale, L, window,   \
+                      limited);                                                                                    \
+  }
+TC_ENTRY(64)
+TC_ENTRY(128)

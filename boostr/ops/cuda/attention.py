@@ -1,0 +1,193 @@
+"""CUDA flash attention: FlashAttention-2 forward on tensor cores (f16/bf16, D 64/128), a SIMT forward
+for every other (dtype, head dim), flash decoding for Sq == 1 and a SIMT FA2 backward.
+
+Kernels (``kernels/cuda/attention``): ``flash_fwd_tc.cu`` (mma.sync m16n8k16 + ldmatrix, cp.async
+double-buffered K/V), ``flash_fwd.cu`` (SIMT forward), ``flash_decode.cu`` (split-K decode partials for
+contiguous and paged caches + the log-sum-exp combine), ``flash_bwd.cu`` (delta, dq, dk/dv passes).
+f64 runs the generic composite (as on the CPU). Inputs whose last dim is strided, or whose rows are not
+16-byte aligned on the tensor-core path, are copied once; every other view is read in place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ... import dtype as _dt
+from ...runtime.cuda.kernels import KernelStruct
+from ...tensor import Tensor
+from ..generic import attention as _gen
+from ..generic import attention_bwd as _gen_bwd
+from ..generic.attention_mask import AttnSpec
+from ..traits.attention import AttentionOps
+from ._util import CudaHookBase, t_params
+
+FUSED = (_dt.f32, _dt.f16, _dt.bf16)
+TC_DIMS = (64, 128)
+TC_BM, TC_BN, SIMT_BM, SIMT_BN, NW = 64, 64, 16, 32, 4
+SMEM_DEFAULT = 48 * 1024
+_SMEM_SET: dict[int, int] = {}
+
+
+def tc_params(dt: _dt.DType) -> tuple[tuple[str, object], ...]:
+    return (("N", dt.name), ("BF", int(dt is _dt.bf16)))
+
+
+def launch_smem(c: Any, rel: str, entry: str, params: Any, grid: Any, block: int, args: list[Any], shared: int) -> None:
+    """Launch with ``shared`` bytes of dynamic shared memory, opting in above 48 KiB once per function."""
+    if shared > SMEM_DEFAULT:
+        fn = c.kernels.function(rel, entry, params)
+        if _SMEM_SET.get(id(fn), 0) < shared:
+            from cupy_backends.cuda.api import driver
+
+            with c._scope():
+                driver.funcSetAttribute(fn.ptr, driver.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, shared)
+            _SMEM_SET[id(fn)] = shared
+    c._launch(rel, entry, params, grid, block, args, shared)
+
+
+def _ptr(t: Tensor) -> int:
+    return int(t.storage.data.ptr + t.offset * t.dtype.itemsize)
+
+
+def dense_last(c: Any, t: Tensor) -> Tensor:
+    """``t`` with a unit last-dim stride (a copy only when it is strided)."""
+    return t if t.shape[-1] <= 1 or t.strides[-1] == 1 else c.copy(t)
+
+
+def rows16(c: Any, t: Tensor) -> Tensor:
+    """``t`` with d contiguous and every row on a 16-byte boundary (tensor-core cp.async loads)."""
+    t = dense_last(c, t)
+    el = 16 // t.dtype.itemsize
+    if _ptr(t) % 16 or any(s % el for s in t.strides[:-1]):
+        t = c.copy(t)
+    return t
+
+
+def vec_ok(d: int, itemsize: int, tensors: list[Tensor], strides: list[int]) -> bool:
+    """Lane spans of ``d / 32`` elements can be read as one 8- or 16-byte vector (attn_common.cuh)."""
+    if d % 32:
+        return False
+    e = d // 32
+    nbytes = e * itemsize
+    if nbytes not in (8, 16):
+        return False
+    return all(_ptr(t) % nbytes == 0 for t in tensors) and all(s % e == 0 for s in strides)
+
+
+def decode_rmax(d: int) -> int:
+    return 8 if d <= 128 else 4
+
+
+def decode_splits(c: Any, keys: int, ctas: int) -> tuple[int, int]:
+    """(splits, chunk) for ``keys`` keys over ``ctas`` CTAs per split: about 8 CTAs per SM, >= 64 keys each."""
+    splits = max(1, min(-(-keys // 64), -(-8 * c.sm_count // max(1, ctas))))
+    chunk = max(1, -(-keys // splits))
+    return max(1, -(-keys // chunk)), chunk
+
+
+def run_combine(
+    c: Any, out: Tensor, lse: Tensor | None, pm: Any, pl: Any, pacc: Any, rows: int, np_: int, d: int
+) -> None:
+    """Merge the split partials of every row into ``out`` (and ``lse`` unless None)."""
+    c._launch("cuda/attention/flash_decode.cu", f"flash_decode_combine_{out.dtype.name}", t_params(out.dtype), rows,
+              128, [out, lse, pm.data.ptr, pl.data.ptr, pacc.data.ptr, np_, d])  # fmt: skip
+
+
+def scratch(c: Any, rows: int, np_: int, d: int) -> tuple[Any, Any, Any]:
+    """f32 partial buffers (m, l, acc) for ``rows`` rows of ``np_`` splits (CuPy pool, stream-ordered)."""
+    cp = c.cp
+    with c._scope():
+        return (cp.empty(rows * np_, dtype=np.float32), cp.empty(rows * np_, dtype=np.float32),
+                cp.empty(rows * np_ * d, dtype=np.float32))  # fmt: skip
+
+
+class CudaAttention(AttentionOps, CudaHookBase):
+    """Overrides of the attention trait hooks (subclassing the trait keeps this mixin ahead of it)."""
+
+    def _flash_attention_fwd(self, q: Tensor, k: Tensor, v: Tensor, spec: AttnSpec) -> tuple[Tensor, Tensor]:
+        dt = q.dtype
+        if dt not in FUSED:
+            return _gen.flash_attention_fwd(self, q, k, v, spec)
+        b, h, sq, d = q.shape
+        out = self._new((b, h, sq, d), dt)
+        lse = self._new((b, h, sq), _dt.f32)
+        if b * h * sq == 0:
+            return out, lse
+        if sq == 1:
+            self._cuda_decode(q, k, v, spec, out, lse)
+            return out, lse
+        hkv, sk = k.shape[1], k.shape[2]
+        lim = int(spec.limited)
+        if dt is not _dt.f32 and d in TC_DIMS:
+            q, k, v = rows16(self, q), rows16(self, k), rows16(self, v)
+            grid = (-(-sq // TC_BM), h, b)
+            shared = (TC_BM + 4 * TC_BN) * (d + 8) * 2
+            rel, entry, params = "cuda/attention/flash_fwd_tc.cu", f"flash_fwd_tc{d}_{dt.name}", tc_params(dt)
+        else:
+            q, k, v = dense_last(self, q), dense_last(self, k), dense_last(self, v)
+            grid = (-(-sq // SIMT_BM), h, b)
+            shared = (SIMT_BM * d + SIMT_BN * (d + 1) + SIMT_BN * d) * 4
+            rel, entry, params = "cuda/attention/flash_fwd.cu", f"flash_fwd_simt{d}_{dt.name}", t_params(dt)
+        args = [out, lse, q, k, v, h, hkv, sq]
+        if rel.endswith("_tc.cu"):
+            args.append(sk)
+        args += [*q.strides[:3], *k.strides[:3], *v.strides[:3], float(spec.scale), spec.kv_len, spec.window, lim]
+        launch_smem(self, rel, entry, params, grid, NW * 32, args, shared)
+        return out, lse
+
+    def _cuda_decode(self, q: Tensor, k: Tensor, v: Tensor, spec: AttnSpec, out: Tensor, lse: Tensor) -> None:
+        """Flash decoding of ``q [B, H, 1, D]``: split-K partials over the visible keys, then the combine."""
+        b, h, _, d = q.shape
+        hkv = k.shape[1]
+        q, k, v = dense_last(self, q), dense_last(self, k), dense_last(self, v)
+        if k.strides != v.strides:
+            k, v = self.copy(k), self.copy(v)
+        jlo, jhi = spec.key_range(0, 1, 1)
+        n = max(0, jhi - jlo)
+        rg = -(-(h // hkv) // decode_rmax(d))
+        splits, chunk = decode_splits(self, n, b * hkv * rg)
+        np_ = splits * NW
+        rows = b * h
+        pm, pl, pacc = scratch(self, rows, np_, d)
+        vec = vec_ok(d, q.dtype.itemsize, [q, k, v], [*q.strides[:2], *k.strides[:3]])
+        args = [pm.data.ptr, pl.data.ptr, pacc.data.ptr, q, k, v, h, hkv, q.strides[0], q.strides[1], *k.strides[:3],
+                jlo, jhi, chunk, float(spec.scale), int(vec)]  # fmt: skip
+        self._launch("cuda/attention/flash_decode.cu", f"flash_decode{d}_{q.dtype.name}", t_params(q.dtype),
+                     (splits, hkv * rg, b), NW * 32, args)  # fmt: skip
+        run_combine(self, out, lse, pm, pl, pacc, rows, np_, d)
+
+    def _flash_attention_bwd(
+        self, dout: Tensor, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, spec: AttnSpec
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        dt = q.dtype
+        if dt not in FUSED:
+            return _gen_bwd.flash_attention_bwd(self, dout, q, k, v, out, lse, spec)
+        b, h, sq, d = q.shape
+        hkv, sk = k.shape[1], k.shape[2]
+        dq, dk, dv = self._new(q.shape, dt), self._new(k.shape, dt), self._new(k.shape, dt)
+        if b * h == 0:
+            return dq, dk, dv
+        q, k, v, dout, out = (dense_last(self, t) for t in (q, k, v, dout, out))
+        lse = (lse if lse.dtype is _dt.f32 else self.cast(lse, _dt.f32)).contiguous()
+        rel, params = "cuda/attention/flash_bwd.cu", t_params(dt)
+        rows = b * h * sq
+        delta = self._new((b, h, sq), _dt.f32)
+        if rows:
+            self._launch(rel, f"bwd_delta_{dt.name}", params, -(-rows // 4), 128,
+                         [delta, dout, out, h, sq, d, *dout.strides[:3], *out.strides[:3], rows])  # fmt: skip
+        st = KernelStruct(np.array([*q.strides[:3], *dout.strides[:3], *k.strides[:3], *v.strides[:3]], np.int64))
+        opts = [float(spec.scale), spec.kv_len, spec.window, int(spec.limited)]
+        if rows:
+            shared = (2 * 16 * d + 2 * 32 * (d + 1)) * 4
+            launch_smem(self, rel, f"bwd_dq{d}_{dt.name}", params, (-(-sq // 16), h, b), 128,
+                        [dq, q, k, v, dout, lse, delta, h, hkv, sq, st, *opts], shared)  # fmt: skip
+        if sk:
+            shared = (4 * 16 * (d + 1) + 2 * 16 * 17 + 32) * 4
+            launch_smem(self, rel, f"bwd_dkdv{d}_{dt.name}", params, (-(-sk // 16), hkv, b), 128,
+                        [dk, dv, q, k, v, dout, lse, delta, h, hkv, sq, sk, st, *opts], shared)  # fmt: skip
+        return dq, dk, dv
+
+
+__all__ = ["CudaAttention", "launch_smem", "scratch", "run_combine", "decode_splits", "decode_rmax", "vec_ok"]

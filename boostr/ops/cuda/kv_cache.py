@@ -1,0 +1,128 @@
+"""CUDA KV-cache ops: paged cache writes, paged attention (split-K decode kernel) and KV quantization.
+
+- ``reshape_and_cache``: ``kernels/cuda/kv/reshape_and_cache.cu``, both caches in one launch, elements
+  moved as raw bits (the source is cast to the blocks' dtype first when they differ).
+- ``paged_attention_fwd``: the split-K decode kernel of ``attention/flash_decode.cu`` with block-table
+  addressing (``paged_decode<D>``), the context length and table read on the device, then the combine.
+- ``quantize_kv`` / ``dequantize_kv``: ``kernels/cuda/kv/kv_quant.cu`` (fp8 e4m3 / int8 per row, int4 per
+  group), bit-identical to the generic composite.
+Slot and block-table values are clamped into range (GPU index policy), never checked on the host.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ... import dtype as _dt
+from ...runtime.cuda.kernels import KernelStruct
+from ...tensor import Tensor
+from ..generic import kv_cache as _gen
+from ..generic import kv_cache_quant as _genq
+from ..traits.kv_cache import KvCacheOps
+from ..traits.kv_cache_quant import KvCacheQuantOps
+from ._util import CudaHookBase, t_params
+from .attention import NW, decode_rmax, decode_splits, run_combine, scratch, vec_ok
+
+FUSED = (_dt.f32, _dt.f16, _dt.bf16)
+QUANT_IN = (_dt.f64, _dt.f32, _dt.f16, _dt.bf16)
+UINT = {1: "unsigned char", 2: "unsigned short", 4: "unsigned int", 8: "u64"}
+
+
+def rc_params(itemsize: int) -> tuple[tuple[str, object], ...]:
+    return (("W", itemsize), ("U", UINT[itemsize]))
+
+
+def _i64(c: Any, t: Tensor) -> Tensor:
+    return (t if t.dtype is _dt.i64 else c.cast(t, _dt.i64)).contiguous()
+
+
+class CudaKvCache(KvCacheOps, CudaHookBase):
+    """Overrides of the KV-cache trait hooks (subclassing the trait keeps this mixin ahead of it)."""
+
+    def _reshape_and_cache(self, k: Tensor, v: Tensor, k_blocks: Tensor, v_blocks: Tensor, slots: Tensor) -> None:
+        n, bs, hkv, d = k_blocks.shape
+        if k.dtype is not k_blocks.dtype:
+            k, v = self.cast(k, k_blocks.dtype), self.cast(v, k_blocks.dtype)
+        t = k.shape[0]
+        st = KernelStruct(np.array([*k.strides, *v.strides], np.int64))
+        isz = k_blocks.dtype.itemsize
+        args = [k_blocks, v_blocks, k, v, _i64(self, slots), t, hkv, d, n * bs, st]
+        self._launch_flat("cuda/kv/reshape_and_cache.cu", f"reshape_and_cache_b{isz}", rc_params(isz), t * hkv * d,
+                          args)  # fmt: skip
+
+    def _paged_attention_fwd(
+        self, q: Tensor, k_blocks: Tensor, v_blocks: Tensor, block_table: Tensor, context_lens: Tensor,
+        scale: float, causal: bool,
+    ) -> Tensor:  # fmt: skip
+        dt = q.dtype
+        if dt not in FUSED:
+            return _gen.paged_attention_fwd(self, q, k_blocks, v_blocks, block_table, context_lens, scale, causal)
+        b, h, sq, d = q.shape
+        n, bs, hkv, _ = k_blocks.shape
+        out = self._new(q.shape, dt)
+        if out.numel == 0:
+            return out
+        q = q if q.strides[-1] == 1 else self.copy(q)
+        kb, vb = k_blocks.contiguous(), v_blocks.contiguous()
+        table, lens = _i64(self, block_table), _i64(self, context_lens)
+        mb = table.shape[1]
+        rg = -(-((h // hkv) * sq) // decode_rmax(d))
+        splits, chunk = decode_splits(self, mb * bs, b * hkv * rg)
+        np_ = splits * NW
+        rows = b * h * sq
+        pm, pl, pacc = scratch(self, rows, np_, d)
+        vec = vec_ok(d, dt.itemsize, [q, kb, vb], [*q.strides[:3], hkv * d])
+        args = [pm.data.ptr, pl.data.ptr, pacc.data.ptr, q, kb, vb, table, lens, h, hkv, sq, *q.strides[:3], chunk, n,
+                bs, mb, int(causal), float(scale), int(vec)]  # fmt: skip
+        self._launch("cuda/attention/flash_decode.cu", f"paged_decode{d}_{dt.name}", t_params(dt),
+                     (splits, hkv * rg, b), NW * 32, args)  # fmt: skip
+        run_combine(self, out, None, pm, pl, pacc, rows, np_, d)
+        return out
+
+
+class CudaKvCacheQuant(KvCacheQuantOps, CudaHookBase):
+    """Overrides of the KV-quantization trait hooks."""
+
+    def _quantize_kv(self, x: Tensor, fmt: str, group: int) -> tuple[Tensor, Tensor, Tensor | None]:
+        if x.dtype not in QUANT_IN:
+            return _genq.quantize(self, x, fmt, group)
+        x = x.contiguous()
+        lead, d = x.shape[:-1], x.shape[-1]
+        rows = x.numel // d
+        rel, params = "cuda/kv/kv_quant.cu", t_params(x.dtype)
+        if fmt in ("fp8_e4m3", "int8"):
+            data = self._new(x.shape, _dt.fp8_e4m3 if fmt == "fp8_e4m3" else _dt.i8)
+            scale = self._new(lead, _dt.f32)
+            self._launch(rel, f"kv_quant_row_{x.dtype.name}", params, rows, 128,
+                         [data, scale, x, d, int(fmt == "fp8_e4m3")])  # fmt: skip
+            return data, scale, None
+        data = self._new((*lead, d // 2), _dt.u8)
+        scale, zero = self._new((*lead, d // group), _dt.f32), self._new((*lead, d // group), _dt.f32)
+        self._launch(rel, f"kv_quant_int4_{x.dtype.name}", params, rows, 128, [data, scale, zero, x, d, group])
+        return data, scale, zero
+
+    def _dequantize_kv(
+        self, data: Tensor, scale: Tensor, zero: Tensor | None, fmt: str, group: int, dtype: _dt.DType
+    ) -> Tensor:
+        if dtype not in QUANT_IN:
+            return _genq.dequantize(self, data, scale, zero, fmt, group, dtype)
+        data = data.contiguous()
+        scale = (scale if scale.dtype is _dt.f32 else self.cast(scale, _dt.f32)).contiguous()
+        lead = data.shape[:-1]
+        d = data.shape[-1] * (2 if fmt == "int4" else 1)
+        out = self._new((*lead, d), dtype)
+        rows = out.numel // d if d else 0
+        if out.numel == 0:
+            return out
+        rel, params = "cuda/kv/kv_quant.cu", t_params(dtype)
+        if fmt == "int4":
+            assert zero is not None
+            zero = (zero if zero.dtype is _dt.f32 else self.cast(zero, _dt.f32)).contiguous()
+            self._launch_flat(rel, f"kv_dequant_int4_{dtype.name}", params, rows * d // 2,
+                              [out, data, scale, zero, rows, d, group])  # fmt: skip
+        else:
+            self._launch_flat(rel, f"kv_dequant_row_{dtype.name}", params, rows * d,
+                              [out, data, scale, rows, d, int(fmt == "int8")])  # fmt: skip
+        return out
