@@ -5,7 +5,8 @@ Ops: add and sum over 256M f32; softmax, rms_norm and add+rms_norm over 8192 x 8
 and f32; matmul 8192^3 in bf16 and f32; boostr's per-op host overhead in microseconds.
 CuPy has no bf16: its peer for a bf16 op is the same op in f16 (same bytes moved, cuBLAS
 tensor cores for matmul). Composite CuPy versions are what a CuPy user would write.
-GPU times are CUDA-event medians; ``ratio`` = CuPy time / boostr time (> 1: boostr faster).
+GPU times: CUDA events around back-to-back calls (median of 3 batches); ``ratio`` = CuPy time / boostr time
+(> 1: boostr faster).
 ``python benchmarks/bench_cuda.py [--json out.json] [--quick]``
 """
 
@@ -25,18 +26,21 @@ import boostr
 
 
 def gpu_ms(cp: Any, fn: Callable[[], Any], reps: int) -> float:
+    """GPU milliseconds per call: CUDA events around ``reps`` back-to-back calls (the queue stays
+    full, so host-side launch gaps do not count), the median of 3 such batches."""
     fn()
     cp.cuda.get_current_stream().synchronize()
     times = []
-    for _ in range(reps):
+    for _ in range(3):
         start, end = cp.cuda.Event(), cp.cuda.Event()
         start.record()
-        fn()
+        for _ in range(reps):
+            fn()
         end.record()
         end.synchronize()
-        times.append(cp.cuda.get_elapsed_time(start, end))
+        times.append(cp.cuda.get_elapsed_time(start, end) / reps)
     times.sort()
-    return times[len(times) // 2]
+    return times[1]
 
 
 def host_us(cp: Any, fn: Callable[[], Any], n: int = 2000) -> float:

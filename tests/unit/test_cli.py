@@ -108,5 +108,11 @@ def test_readme_tour_runs() -> None:
         pytest.skip("README.md is not next to the tests")
     blocks = readme.read_text().split("```python\n")[1:]
     assert blocks, "README.md has no python block"
+    from boostr.models.default import ModelNotFound, default_model_path
+
+    try:
+        default_model_path()
+    except ModelNotFound:  # the GPU machine: the 98 MB model cannot travel there (CI installs it)
+        pytest.skip("the default model is not installed")
     for block in blocks:
         exec(compile(block.split("```")[0], str(readme), "exec"), {"__name__": "readme_tour"})

@@ -18,6 +18,11 @@ _NATIVE = frozenset(d for d, nd in STORAGE_NP.items() if nd == d.np_dtype and d.
 _CUPY_BINARY = {"add": "add", "sub": "subtract", "mul": "multiply"}
 
 
+CUPY_MIN_NUMEL = 1 << 20
+"""Contiguous same-dtype binary ops of at least this many elements go to CuPy's ufuncs (bandwidth);
+smaller ones to boostr's own kernel, whose launch costs a fraction of a CuPy ufunc call."""
+
+
 def _flat(t: Tensor) -> Any:
     """A 1-D CuPy view of a contiguous tensor's elements."""
     st = t.storage
@@ -44,7 +49,7 @@ class CudaElementwise(CudaHookBase):
         bsf = float(b) if bt is None and dt.is_float else 0.0
         bsi = int(b) if bt is None and not dt.is_float else 0
         rel = "cuda/elementwise/binary.cu"
-        if bt is not None and op in _CUPY_BINARY and dt in _NATIVE and contiguous(a, bt):
+        if bt is not None and n >= CUPY_MIN_NUMEL and op in _CUPY_BINARY and dt in _NATIVE and contiguous(a, bt):
             fn = getattr(self.cp, _CUPY_BINARY[op])
             if self._multi:
                 with self._device:
