@@ -1,4 +1,4 @@
-"""The ``boostr`` command line: ``boostr info | demo | conformance | bench | generate | chat``.
+"""The ``boostr`` command line: ``boostr info | demo | conformance | bench | generate | chat | quantize``.
 
 Each subcommand lives in its own module with ``add_parser(subparsers)`` and
 ``run(args) -> int``; ``main(argv)`` returns the exit status (2 for usage errors,
@@ -44,7 +44,7 @@ PASSTHROUGH = {"conformance": run_conformance, "bench": run_bench}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import bench, demo, generate, info
+    from . import bench, demo, generate, info, quantize
 
     parser = argparse.ArgumentParser(
         prog="boostr", description="boostr: one Client protocol, three backends (cpu, cuda, wgpu)."
@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_parser(sub)
     generate.add_parser(sub)
+    quantize.add_parser(sub)
     return parser
 
 
