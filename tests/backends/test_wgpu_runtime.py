@@ -143,7 +143,7 @@ def test_philox_bits_match_cpu(wc, cpu) -> None:  # type: ignore[no-untyped-def]
     np.testing.assert_allclose(wc.randn(777, generator=g1).numpy(), cpu.randn(777, generator=g2).numpy(), atol=1e-5)
 
 
-@pytest.mark.parametrize("dt", ["f32", "f16", "bf16", "fp8_e4m3", "fp8_e5m2", "i32", "u32", "bool"])
+@pytest.mark.parametrize("dt", ["f32", "f16", "bf16", "fp8_e4m3", "fp8_e5m2", "i32", "u32", "i8", "u8", "bool"])
 def test_strided_copy_roundtrip(wc, cpu, dt) -> None:  # type: ignore[no-untyped-def]
     if dt not in {d.name for d in wc.storage_dtypes}:
         pytest.skip(f"{dt} not offered by this adapter")
@@ -334,3 +334,19 @@ def test_sort_local_and_global_stages(wc, cpu, rows, cols) -> None:  # type: ign
         vc, ic = cpu.sort(cpu.from_numpy(x), -1, descending=desc)
         np.testing.assert_array_equal(i.numpy(), ic.numpy())
         np.testing.assert_array_equal(v.numpy(), vc.numpy())
+
+
+def test_div_is_correctly_rounded(wc) -> None:  # type: ignore[no-untyped-def]
+    """f32 division equals IEEE division bit for bit (WGSL's `/` promises only 2.5 ULP; fdiv_rn divides
+    the significands exactly), so composites like the KV quantizers give the CPU's codes."""
+    rng = np.random.default_rng(5)
+    a = (rng.uniform(-1, 1, 40000) * 10.0 ** rng.integers(-30, 30, 40000)).astype(np.float32)
+    b = (rng.uniform(-1, 1, 40000) * 10.0 ** rng.integers(-30, 30, 40000)).astype(np.float32)
+    a[:9] = [0.0, -0.0, 1.0, np.inf, 7.0, 3.0, 1e-40, -3e-39, 2.5]  # zeros, inf, exact, subnormal operands
+    b[:9] = [3.0, 5.0, 0.0, 2.0, 7.0, 0.1, 1e-3, 7e-41, -1e-39]
+    with np.errstate(all="ignore"):
+        want = a / b
+    got = wc.div(wc.from_numpy(a), wc.from_numpy(b)).numpy()
+    normal = np.abs(want) >= np.finfo(np.float32).tiny  # subnormal quotients may flush on GPUs
+    normal |= ~np.isfinite(want) | (want == 0)
+    np.testing.assert_array_equal(got[normal].view(np.uint32), want[normal].view(np.uint32))

@@ -9,6 +9,7 @@ from .creation import WgpuCreation
 from .elementwise import WgpuElementwise
 from .indexing import WgpuIndexing
 from .kv_cache import WgpuKvCache
+from .kv_cache_quant import WgpuKvCacheQuant
 from .matmul import WgpuMatmul
 from .memory import WgpuMemory
 from .norm import WgpuNorm
@@ -19,6 +20,6 @@ from .sort import WgpuSort
 
 WGPU_HOOKS = (WgpuMemory, WgpuCreation, WgpuElementwise, WgpuReduce, WgpuNorm, WgpuMatmul, WgpuIndexing, WgpuSort,
               WgpuQuant)  # fmt: skip
-WGPU_HOOKS += (WgpuAttention, WgpuRoPE, WgpuKvCache)  # type: ignore[assignment]
+WGPU_HOOKS += (WgpuAttention, WgpuRoPE, WgpuKvCache, WgpuKvCacheQuant)  # type: ignore[assignment]
 
 __all__ = ["WGPU_HOOKS"]

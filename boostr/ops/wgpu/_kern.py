@@ -33,7 +33,9 @@ from ...dtype import DType
 from ...errors import UnsupportedDType
 from ...kernels.sources import read_source, render
 
-PACKED = {_dt.bf16: 2, _dt.fp8_e4m3: 4, _dt.fp8_e5m2: 4}
+PACKED = {_dt.bf16: 2, _dt.fp8_e4m3: 4, _dt.fp8_e5m2: 4, _dt.i8: 4, _dt.u8: 4}
+"""Dtypes stored several per u32 word (little-endian: element ``i`` is bits ``[(i % per) * 32 / per, ...)``
+of word ``i / per``); the end of a buffer is zero-padded to a whole word."""
 WG = 256
 
 
@@ -43,12 +45,12 @@ def sbytes(dt: DType) -> int:
 
 
 def ctype(dt: DType) -> str:
-    """The WGSL type a dtype computes in (floats in f32, bool as u32 0/1)."""
+    """The WGSL type a dtype computes in (floats in f32, i8 in i32, u8 and bool as u32)."""
     if dt.is_float:
         return "f32"
-    if dt is _dt.i32:
+    if dt in (_dt.i32, _dt.i8):
         return "i32"
-    if dt in (_dt.u32, _dt.bool_):
+    if dt in (_dt.u32, _dt.u8, _dt.bool_):
         return "u32"
     raise UnsupportedDType("wgpu kernel", dt, "wgpu")
 
@@ -70,12 +72,14 @@ def f32_word(value: float) -> int:
     return struct.unpack("<I", struct.pack("<f", float(value)))[0]
 
 
-_DECODE = {
-    _dt.bf16: "bf16_to_f32((B[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu)",
-    _dt.fp8_e4m3: "e4m3_to_f32((B[i >> 2u] >> ((i & 3u) * 8u)) & 0xffu)",
-    _dt.fp8_e5m2: "e5m2_to_f32((B[i >> 2u] >> ((i & 3u) * 8u)) & 0xffu)",
+# packed dtype -> (decoder of a code, encoder of a ctype value ``v``); convert.wgsl defines them
+_CODEC = {
+    _dt.bf16: ("bf16_to_f32", "f32_to_bf16(v)"),
+    _dt.fp8_e4m3: ("e4m3_to_f32", "f32_to_e4m3(v)"),
+    _dt.fp8_e5m2: ("e5m2_to_f32", "f32_to_e5m2(v)"),
+    _dt.i8: ("i8_to_i32", "(bitcast<u32>(v) & 0xffu)"),
+    _dt.u8: ("", "(v & 0xffu)"),
 }
-_ENCODE = {_dt.bf16: "f32_to_bf16(v)", _dt.fp8_e4m3: "f32_to_e4m3(v)", _dt.fp8_e5m2: "f32_to_e5m2(v)"}
 
 
 def decl(name: str, binding: int, dt: DType, mode: str = "r") -> str:
@@ -86,18 +90,18 @@ def decl(name: str, binding: int, dt: DType, mode: str = "r") -> str:
     if dt in PACKED:
         per = PACKED[dt]
         bits = 32 // per
+        mask = (1 << bits) - 1
+        dec, enc = _CODEC[dt]
         elem = "atomic<u32>" if mode == "w" else "u32"
-        out = [f"@group(1) @binding({binding}) var<storage, {acc}> {name}: array<{elem}>;"]
-        if mode == "r":
-            out.append(f"fn ld_{name}(i: u32) -> f32 {{ return {_DECODE[dt].replace('B[', name + '[')}; }}")
-        else:
-            mask = (1 << bits) - 1
-            code = f"(atomicLoad(&{name}[i / {per}u]) >> ((i % {per}u) * {bits}u)) & {mask}u"
-            dec = {_dt.bf16: "bf16_to_f32", _dt.fp8_e4m3: "e4m3_to_f32", _dt.fp8_e5m2: "e5m2_to_f32"}[dt]
-            out.append(f"fn ld_{name}(i: u32) -> f32 {{ return {dec}({code}); }}")
+        word = f"atomicLoad(&{name}[i / {per}u])" if mode == "w" else f"{name}[i / {per}u]"
+        out = [
+            f"@group(1) @binding({binding}) var<storage, {acc}> {name}: array<{elem}>;",
+            f"fn ld_{name}(i: u32) -> {c} {{ return {dec}(({word} >> ((i % {per}u) * {bits}u)) & {mask}u); }}",
+        ]
+        if mode == "w":
             out.append(
-                f"fn st_{name}(i: u32, v: f32) {{ let sh = (i % {per}u) * {bits}u; let w = i / {per}u;"
-                f" atomicAnd(&{name}[w], ~({mask}u << sh)); atomicOr(&{name}[w], {_ENCODE[dt]} << sh); }}"
+                f"fn st_{name}(i: u32, v: {c}) {{ let sh = (i % {per}u) * {bits}u; let w = i / {per}u;"
+                f" atomicAnd(&{name}[w], ~({mask}u << sh)); atomicOr(&{name}[w], {enc} << sh); }}"
             )
         return "\n".join(out)
     st = "f16" if dt is _dt.f16 else c

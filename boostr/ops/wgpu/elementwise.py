@@ -1,7 +1,8 @@
 """wgpu elementwise hooks: unary, binary, where, fma, clamp as bodies of the strided map kernel.
 
 Op formulas live in ``kernels/wgsl/elementwise/ops_float.wgsl`` (f32; half and fp8 loads
-widen to f32) and ``ops_int.wgsl`` (i32 / u32 / bool-as-u32).
+widen to f32) and ``ops_int.wgsl`` (i32 / u32 / bool-as-u32; i8 loads sign-extend to i32 and u8 loads
+widen to u32, and their stores keep the low byte, so results wrap modulo 256 like numpy).
 """
 
 from __future__ import annotations

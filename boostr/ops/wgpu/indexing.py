@@ -4,7 +4,9 @@ GPU policy (``boostr.runtime.hooks``): index values are not checked (that would 
 round trip); negative values count from the end and the result is clamped into range, so
 no access leaves a buffer. A source tensor larger than one storage binding is read through
 successive windows: each dispatch writes only the outputs whose source lies in its window.
-Half and packed destinations of scatter go through an f32 copy (atomics need 32-bit words).
+Half and packed float destinations of scatter go through an f32 copy (atomics need 32-bit words);
+i8 / u8 destinations of an accumulating scatter go through an i32 / u32 copy (the sum wraps
+modulo 256 when copied back, as numpy's ``np.add.at`` does); plain i8 / u8 scatters store bytes.
 """
 
 from __future__ import annotations
@@ -87,6 +89,12 @@ class WgpuIndexing(TraitBase):
         if out.dtype in (_dt.f16, _dt.bf16, _dt.fp8_e4m3, _dt.fp8_e5m2) and (accumulate or out.dtype is not _dt.f16):
             tmp = self.cast(out, _dt.f32)
             self._wg_scatter(tmp, dim, index, self.cast(src, _dt.f32), accumulate)
+            self._k_copy(tmp, out)
+            return
+        if accumulate and out.dtype in (_dt.i8, _dt.u8):
+            wide = _dt.i32 if out.dtype is _dt.i8 else _dt.u32
+            tmp = self.cast(out, wide)
+            self._wg_scatter(tmp, dim, index, self.cast(src, wide), accumulate)
             self._k_copy(tmp, out)
             return
         c = ctype(out.dtype)

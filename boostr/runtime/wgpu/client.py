@@ -3,9 +3,13 @@
 Storage layouts (little-endian, element ``i`` of a buffer):
 f32 / i32 / u32: 4 bytes; bool: one u32 (0 or 1) per element; f16: 2 bytes
 (``array<f16>``, needs the adapter's ``shader-f16``); bf16: 2 bytes, two per u32
-word; fp8 e4m3 / e5m2: 1 byte, four per u32 word (bf16 and fp8 are converted in
-the shader and computed in f32). f64, i64, i16, i8 and u8 are not storage types
-here: ``from_numpy`` of an int64 array range-checks it and uploads i32.
+word; fp8 e4m3 / e5m2, i8, u8: 1 byte, four per u32 word (byte ``i % 4`` of word
+``i // 4``; uploads zero-pad the last word, kernels never read past the end). bf16 and fp8 are converted in the shader
+and computed in f32; i8 computes in i32 and u8 in u32, every store keeping the low
+byte (so arithmetic wraps modulo 256 like numpy). Packed elements are written with
+an atomic and/or pair on their word, so neighbours never clobber each other.
+f64, i64 and i16 are not storage types here: ``from_numpy`` of an int64 array
+range-checks it and uploads i32.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import numpy as np
 
 from ... import dtype as _dt
 from ...dtype import DType
-from ...errors import InvalidArgument
+from ...errors import InvalidArgument, UnsupportedDType
 from ...ops.wgpu import WGPU_HOOKS
 from ...ops.wgpu._kern import sbytes
 from ...tensor import Tensor
@@ -33,7 +37,7 @@ class WgpuClient(ClientBase, *WGPU_HOOKS):  # type: ignore[misc]
 
     kind = "wgpu"
     # the most an adapter offers (f16 needs shader-f16); __init__ narrows these per adapter
-    compute_dtypes = frozenset({_dt.f32, _dt.f16, _dt.bf16, _dt.i32, _dt.u32, _dt.bool_})
+    compute_dtypes = frozenset({_dt.f32, _dt.f16, _dt.bf16, _dt.i32, _dt.u32, _dt.i8, _dt.u8, _dt.bool_})
     storage_dtypes = compute_dtypes | {_dt.fp8_e4m3, _dt.fp8_e5m2}
     default_int = _dt.i32
     index_dtypes = frozenset({_dt.i32})
@@ -48,7 +52,7 @@ class WgpuClient(ClientBase, *WGPU_HOOKS):  # type: ignore[misc]
         self.align = max(16, self.limits["min-storage-buffer-offset-alignment"])
         self.has_f16 = "shader-f16" in self.features
         self.has_subgroups = "subgroup" in self.features
-        base = {_dt.f32, _dt.bf16, _dt.i32, _dt.u32, _dt.bool_}
+        base = {_dt.f32, _dt.bf16, _dt.i32, _dt.u32, _dt.i8, _dt.u8, _dt.bool_}
         if self.has_f16:
             base.add(_dt.f16)
         self.compute_dtypes = frozenset(base)
@@ -64,6 +68,8 @@ class WgpuClient(ClientBase, *WGPU_HOOKS):  # type: ignore[misc]
 
     # ------------------------------------------------------------- memory
     def _k_alloc(self, numel: int, dtype: DType) -> Any:
+        if dtype not in self.storage_dtypes:  # e.g. i16 from promoting i8 with u8
+            raise UnsupportedDType("alloc", dtype, self.device_name)
         return self.pool.allocate(numel * sbytes(dtype))
 
     def _k_upload(self, arr: np.ndarray, dtype: DType) -> Any:

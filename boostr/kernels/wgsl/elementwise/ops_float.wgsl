@@ -56,7 +56,7 @@ fn op_square(x: f32) -> f32 { return x * x; }
 fn op_add(a: f32, b: f32) -> f32 { return a + b; }
 fn op_sub(a: f32, b: f32) -> f32 { return a - b; }
 fn op_mul(a: f32, b: f32) -> f32 { return a * b; }
-fn op_div(a: f32, b: f32) -> f32 { return a / b; }
+fn op_div(a: f32, b: f32) -> f32 { return fdiv_rn(a, b); }  // correctly rounded, as on the CPU
 fn op_pow(a: f32, b: f32) -> f32 {
     if (b == 0.0) { return 1.0; }
     if (isnan_(a) || isnan_(b)) { return nan_(); }

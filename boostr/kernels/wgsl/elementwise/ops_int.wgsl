@@ -1,5 +1,6 @@
-// Elementwise math on ${C} (i32, or u32 which also holds bool as 0/1). Integer arithmetic wraps
-// (two's complement), as numpy does; pow uses square-and-multiply with a non-negative exponent.
+// Elementwise math on ${C} (i32, which also holds i8, or u32 which also holds u8 and bool as 0/1).
+// Integer arithmetic wraps (two's complement; i8 / u8 stores keep the low byte), as numpy does;
+// pow uses square-and-multiply with a non-negative exponent.
 
 fn op_neg(x: ${C}) -> ${C} { return ${C}(0) - x; }
 fn op_abs(x: ${C}) -> ${C} { return select(x, ${C}(0) - x, x < ${C}(0)); }
