@@ -138,6 +138,28 @@ class QuantTensor:
             raise FormatError(f"{fmt.name} tensor of shape {shp} needs {want} bytes, received {host.size}")
         return cls(upload_bytes(client, host), fmt, shp)
 
+    @classmethod
+    def from_nf4(cls, packed: Any, absmax: Any, shape: Any, blocksize: int = 64, backend: Any = None) -> QuantTensor:
+        """bitsandbytes NF4 weights ``[N, K]``: see ``boostr.quant.int4_load.from_nf4``."""
+        from .int4_load import from_nf4
+
+        return from_nf4(packed, absmax, shape, blocksize, backend)
+
+    @classmethod
+    def from_awq(cls, qweight: Any, qzeros: Any, scales: Any, group_size: int, backend: Any = None) -> QuantTensor:
+        """AutoAWQ GEMM weights ``[N, K]``: see ``boostr.quant.int4_load.from_awq``."""
+        from .int4_load import from_awq
+
+        return from_awq(qweight, qzeros, scales, group_size, backend)
+
+    @classmethod
+    def from_gptq(cls, qweight: Any, qzeros: Any, scales: Any, group_size: int, g_idx: Any = None,
+                  backend: Any = None, checkpoint_format: str = "gptq") -> QuantTensor:  # fmt: skip
+        """AutoGPTQ / exllama weights ``[N, K]`` (act-order ``g_idx``): see ``boostr.quant.int4_load.from_gptq``."""
+        from .int4_load import from_gptq
+
+        return from_gptq(qweight, qzeros, scales, group_size, g_idx, backend, checkpoint_format)
+
     # ------------------------------------------------------------- metadata
     @property
     def client(self) -> Any:

@@ -10,6 +10,7 @@ from .memory import CpuMemory
 from .mla_attention import CpuMlaAttention
 from .norm import CpuNorm
 from .quant import CpuQuant
+from .quant_int4 import CpuQuantInt4
 from .reduce import CpuReduce
 from .rope import CpuRoPE
 from .sort import CpuSort
@@ -26,5 +27,6 @@ CPU_HOOKS: tuple[type, ...] = (
     CpuSort,
 )
 CPU_HOOKS += (CpuAttention, CpuQuant, CpuRoPE, CpuKvCache, CpuMlaAttention, CpuVarlenAttention)
+CPU_HOOKS += (CpuQuantInt4,)
 
 __all__ = ["CPU_HOOKS"]

@@ -13,6 +13,7 @@ from .matmul import CudaMatmul
 from .memory import CudaMemory
 from .norm import CudaNorm
 from .quant import CudaQuant
+from .quant_int4 import CudaQuantInt4
 from .reduce import CudaReduce
 from .rope import CudaRoPE
 from .sort import CudaSort
@@ -20,5 +21,6 @@ from .sort import CudaSort
 CUDA_HOOKS = (CudaMemory, CudaCreation, CudaElementwise, CudaReduce, CudaNorm, CudaMatmul, CudaIndexing, CudaSort)
 CUDA_HOOKS += (CudaQuant,)  # type: ignore[assignment]
 CUDA_HOOKS += (CudaAttention, CudaRoPE, CudaKvCache, CudaKvCacheQuant)  # type: ignore[assignment]
+CUDA_HOOKS = (CudaQuantInt4, *CUDA_HOOKS)  # type: ignore[assignment]  # before CudaQuant: see quant_int4.py
 
 __all__ = ["CUDA_HOOKS"]

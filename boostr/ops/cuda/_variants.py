@@ -61,3 +61,6 @@ def kernel_variants() -> Iterator[Variant]:
         yield "cuda/kv/kv_quant.cu", t_params(d)
     for w, u in ((1, "unsigned char"), (2, "unsigned short"), (4, "unsigned int"), (8, "u64")):
         yield "cuda/kv/reshape_and_cache.cu", (("W", w), ("U", u))
+    from .quant_int4 import int4_variants  # 4-bit NF4 / AWQ / GPTQ (ops/cuda/quant_int4.py)
+
+    yield from int4_variants()

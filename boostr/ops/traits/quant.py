@@ -20,17 +20,19 @@ from typing import Any, ClassVar
 from ... import dtype as _dt
 from ...errors import InvalidArgument, UnsupportedDType
 from ...quant.formats import QuantFormat, get_format
+from ...quant.int4 import Int4QuantTensor
 from ...quant.quant_tensor import QuantTensor, byte_dtype, byte_elems, expected_bytes
 from ...tensor import Tensor
-from ._base import TraitBase
+from .quant_int4 import Int4QuantOps
 
 
 def _refuse(op: str, fmt: QuantFormat, backend: str) -> UnsupportedDType:
     return UnsupportedDType(op, fmt.name, backend, hint=f"no {fmt.name} kernel on this backend yet")
 
 
-class QuantOps(TraitBase):
-    """dequantize / quant_matmul / quantize / quant_swiglu over QuantTensor weights."""
+class QuantOps(Int4QuantOps):
+    """dequantize / quant_matmul / quantize / quant_swiglu over QuantTensor weights (4-bit NF4 /
+    AWQ / GPTQ ``Int4QuantTensor`` ones go to ``Int4QuantOps``)."""
 
     quant_caps: ClassVar[dict[str, frozenset[str]]] = {}
     """Format names the backend's hooks implement, by op (``dequantize``, ``quant_matmul``,
@@ -61,6 +63,8 @@ class QuantOps(TraitBase):
         dt = _dt.dtype(dtype)
         if not dt.is_float:
             raise InvalidArgument("dtype", f"expected a float dtype, received {dt}")
+        if isinstance(qt, Int4QuantTensor):
+            return self._int4_dequant_op(qt, dt)
         out = self._new((qt.rows, qt.shape[-1]), dt if dt in self.quant_dequant_dtypes else _dt.f32)
         if out.numel:
             self._quant_dequantize(qt.data, qt.format, out)
@@ -77,6 +81,8 @@ class QuantOps(TraitBase):
         w = self._check_quant("w", w)
         if w.ndim != 2:
             raise InvalidArgument("w", f"expected a 2-d [N, K] QuantTensor, received shape {w.shape}")
+        if isinstance(w, Int4QuantTensor):
+            return self._int4_matmul_op(x, w)
         if not x.dtype.is_float or x.dtype.is_fp8 or x.dtype is _dt.f64:
             raise InvalidArgument("x", f"expected f32, f16 or bf16 activations, received {x.dtype}")
         n, k = w.shape
@@ -125,6 +131,8 @@ class QuantOps(TraitBase):
         the wanted row gathered from it. Ids out of range: as in ``index_select``.
         """
         qt = self._check_quant("qt", qt)
+        if isinstance(qt, Int4QuantTensor):
+            raise UnsupportedDType("quant_embedding", qt.format.name, self.device_name, hint="4-bit tables: dequantize")
         if qt.ndim != 2:
             raise InvalidArgument("qt", f"expected a [V, D] quantized table, received shape {qt.shape}")
         idx = self._index_tensor("ids", ids)

@@ -14,6 +14,7 @@ from .matmul import WgpuMatmul
 from .memory import WgpuMemory
 from .norm import WgpuNorm
 from .quant import WgpuQuant
+from .quant_int4 import WgpuQuantInt4
 from .reduce import WgpuReduce
 from .rope import WgpuRoPE
 from .sort import WgpuSort
@@ -21,5 +22,6 @@ from .sort import WgpuSort
 WGPU_HOOKS = (WgpuMemory, WgpuCreation, WgpuElementwise, WgpuReduce, WgpuNorm, WgpuMatmul, WgpuIndexing, WgpuSort,
               WgpuQuant)  # fmt: skip
 WGPU_HOOKS += (WgpuAttention, WgpuRoPE, WgpuKvCache, WgpuKvCacheQuant)  # type: ignore[assignment]
+WGPU_HOOKS += (WgpuQuantInt4,)  # type: ignore[assignment]
 
 __all__ = ["WGPU_HOOKS"]
