@@ -12,12 +12,17 @@ Timings: ``prompt_seconds`` covers the prefill and the first sampled token; ``de
 the decode steps (forward, sampling and reading the id; detokenizing and the callback excluded).
 ``weight_gbps`` is the weight traffic those decode rates imply (``model.decode_bytes() * decode
 tokens/s``).
+
+On the CPU the generation runs with the BLAS that numba kernels call (scipy's OpenBLAS) limited to
+one thread, restored afterwards (``ops/cpu/blas_threads.py``: its own threads would spin on the
+cores numba's threads use); numpy's BLAS is not touched.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,13 +109,28 @@ class _Detok:
         return self._emit(len(self.text))
 
 
+@contextmanager
+def _kernel_threads(client: Any) -> Iterator[None]:
+    """CPU: single-threaded BLAS inside the numba kernels for the scope (see the module doc)."""
+    if client.kind != "cpu":
+        yield
+        return
+    from ..ops.cpu.blas_threads import kernel_blas_threads
+
+    with kernel_blas_threads(1):
+        yield
+
+
 def generate(
     model: Any, prompt: str | Sequence[int], max_tokens: int = 128, params: SamplingParams | None = None,
     stop: Sequence[str] = (), on_text: Callable[[str], None] | None = None, tokenizer: Any = None,
     cache_dtype: Any = "f32", add_bos: bool | None = None, ignore_eos: bool = False,
+    cuda_graph: bool | None = None,
 ) -> GenerationResult:  # fmt: skip
     """Generate up to ``max_tokens`` tokens after ``prompt`` (see the module doc); ``ignore_eos``
-    keeps going past EOS tokens (benchmarks)."""
+    keeps going past EOS tokens (benchmarks). ``cuda_graph`` (default: where possible) replays
+    greedy CUDA decode steps from one captured graph (``boostr.inference.cuda_graph``); True
+    where it is not possible (not CUDA, sampling or penalties, a sliding window) is an error."""
     tok = tokenizer if tokenizer is not None else model.tokenizer
     if isinstance(prompt, str):
         if tok is None:
@@ -126,36 +146,52 @@ def generate(
     c = model.client
     vocab = model.config.vocab_size
     eos = set() if ignore_eos else set(model.config.eos_token_ids) | set(getattr(tok, "eos_ids", []) or [])
-    cache = model.new_cache(len(ids) + max_tokens, dtype=cache_dtype)
+    graph_ok = c.kind == "cuda" and params.greedy and not params.penalized and not model.config.sliding_window
+    if cuda_graph and not graph_ok:
+        raise InvalidArgument(
+            "cuda_graph", "CUDA graph decoding needs the CUDA backend, greedy sampling without penalties and no "
+            "sliding window"
+        )  # fmt: skip
+    use_graph = graph_ok if cuda_graph is None else bool(cuda_graph)
+    cache = model.new_cache(len(ids) + max_tokens, dtype=cache_dtype, paged=use_graph)
+    decoder = None
+    if use_graph:
+        from .cuda_graph import CudaGraphDecoder
+
+        decoder = CudaGraphDecoder(model, cache)
     sampler = Sampler(params, c, vocab)
     sampler.observe_prompt(ids)
     detok = _Detok(tok, ids, stop) if tok is not None else None
     x = c.from_numpy(np.asarray([ids], dtype=np.int64), c.default_int)
-    t0 = time.perf_counter()
-    token = sampler.sample(model(x, cache, last_only=True))
-    tid = int(token.item())
-    t1 = time.perf_counter()
-    generated: list[int] = []
-    steps: list[float] = []
-    finish = "length"
-    while True:
-        if tid in eos:
-            finish = "eos"
-            break
-        generated.append(tid)
-        if detok is not None:
-            delta, stopped = detok.update(generated)
-            if delta and on_text is not None:
-                on_text(delta)
-            if stopped:
-                finish = "stop"
-                break
-        if len(generated) >= max_tokens:
-            break
-        ts = time.perf_counter()
-        token = sampler.sample(model(token.reshape(1, 1), cache))
+    with _kernel_threads(c):
+        t0 = time.perf_counter()
+        token = sampler.sample(model(x, cache, last_only=True))
         tid = int(token.item())
-        steps.append(time.perf_counter() - ts)
+        t1 = time.perf_counter()
+        generated: list[int] = []
+        steps: list[float] = []
+        finish = "length"
+        while True:
+            if tid in eos:
+                finish = "eos"
+                break
+            generated.append(tid)
+            if detok is not None:
+                delta, stopped = detok.update(generated)
+                if delta and on_text is not None:
+                    on_text(delta)
+                if stopped:
+                    finish = "stop"
+                    break
+            if len(generated) >= max_tokens:
+                break
+            ts = time.perf_counter()
+            if decoder is not None:
+                tid = decoder.step(tid)
+            else:
+                token = sampler.sample(model(token.reshape(1, 1), cache))
+                tid = int(token.item())
+            steps.append(time.perf_counter() - ts)
     if detok is not None and finish != "stop":
         rest = detok.flush()
         if rest and on_text is not None:

@@ -19,6 +19,7 @@ from typing import Any
 from ..errors import FormatError, InvalidArgument
 from ..nn import Attention, DecoderBlock, Embedding, KVCache, Linear, Module, ModuleList, RMSNorm, RoPE, SwiGLU
 from ..nn.module import Param
+from ..nn.paged_cache import PagedKVCache
 from ..tensor import Tensor
 from .config import LlamaConfig
 
@@ -121,12 +122,20 @@ class LlamaModel(Module):
         return n
 
     # -------------------------------------------------------------- running
-    def new_cache(self, max_len: int, batch: int = 1, dtype: Any = "f32") -> KVCache:
-        """A KV cache for ``batch`` sequences of up to ``max_len`` positions."""
+    def new_cache(self, max_len: int, batch: int = 1, dtype: Any = "f32", paged: bool = False) -> Any:
+        """A KV cache for ``batch`` sequences of up to ``max_len`` positions: contiguous
+        (``KVCache``), or with ``paged`` a ``PagedKVCache`` whose positions live on the device
+        (what a captured CUDA graph of the decode step needs)."""
         c = self.config
-        return KVCache(self.client, c.num_layers, batch, c.num_kv_heads, max_len, c.head_dim, dtype)
+        if not paged:
+            return KVCache(self.client, c.num_layers, batch, c.num_kv_heads, max_len, c.head_dim, dtype)
+        for layer in self.layers:
+            rope = layer.self_attn._rope
+            if rope is not None:
+                rope.ensure(max_len)  # device position ids index the whole table
+        return PagedKVCache(self.client, c.num_layers, batch, c.num_kv_heads, max_len, c.head_dim, dtype)
 
-    def __call__(self, ids: Tensor, cache: KVCache | None = None, last_only: bool = False) -> Tensor:
+    def __call__(self, ids: Tensor, cache: KVCache | PagedKVCache | None = None, last_only: bool = False) -> Tensor:
         """Logits for ``ids [B, S]`` (see the module doc); f32."""
         if not isinstance(ids, Tensor) or ids.ndim != 2 or not ids.dtype.is_int:
             raise InvalidArgument("ids", f"expected an int Tensor [B, S], received {ids!r}")
@@ -135,6 +144,8 @@ class LlamaModel(Module):
         if cache is not None:
             cache.check_room(s)
             pos = cache.length
+            if getattr(cache, "paged", False):
+                cache.prepare(s)
         x = self.embed_tokens(ids)
         residual: Tensor | None = None
         for i, layer in enumerate(self.layers):

@@ -8,9 +8,10 @@ from .linear import Embedding, Linear
 from .mlp import SwiGLU
 from .module import Module, ModuleList, Param
 from .norm import LayerNorm, RMSNorm
+from .paged_cache import PagedKVCache
 from .rope import RoPE
 
 __all__ = [
-    "Attention", "DecoderBlock", "Embedding", "KVCache", "LayerNorm", "Linear", "Module", "ModuleList", "Param",
-    "RMSNorm", "RoPE", "SwiGLU", "fuse_linears",
+    "Attention", "DecoderBlock", "Embedding", "KVCache", "LayerNorm", "Linear", "Module", "ModuleList",
+    "PagedKVCache", "Param", "RMSNorm", "RoPE", "SwiGLU", "fuse_linears",
 ]  # fmt: skip

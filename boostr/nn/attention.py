@@ -34,7 +34,7 @@ def _heads(y: Tensor, col: int, heads: int, d: int) -> Tensor:
 def _concat_weights(ws: list[Any]) -> tuple[Any, list[Any]] | None:
     """One fused weight ``[sum N, K]`` and views of its parts, or None if they cannot fuse."""
     c = ws[0].client
-    if all(isinstance(w, QuantTensor) for w in ws):
+    if all(type(w) is QuantTensor for w in ws):  # GGUF blocks (NF4/AWQ/GPTQ weights keep separate matmuls)
         fmt = ws[0].format
         words = byte_dtype(c) is not _dt.u8
         if any(w.format != fmt or w.shape[1] != ws[0].shape[1] or (words and w.nbytes % 4) for w in ws):
@@ -94,7 +94,7 @@ class Attention(Module):
             self._qkv = fuse_linears([self.q_proj, self.k_proj, self.v_proj])
         return self._qkv is not None
 
-    def _qkv_heads(self, x: Tensor, pos: int) -> tuple[Tensor, Tensor, Tensor]:
+    def _qkv_heads(self, x: Tensor, pos: int | Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Rotated ``q [B, H, S, D]``, rotated ``k`` and ``v [B, H_kv, S, D]`` of ``x [B, S, E]``."""
         h, hkv, d = self.n_heads, self.n_kv_heads, self.head_dim
         rope = self._rope
@@ -112,6 +112,8 @@ class Attention(Module):
 
     def __call__(self, x: Tensor, cache: KVCache | None = None, layer: int = 0, pos: int = 0) -> Tensor:
         """``x [B, S, E]`` -> ``[B, S, E]``; with ``cache``, k/v are stored at ``pos`` of ``layer``."""
+        if getattr(cache, "paged", False):  # nn.PagedKVCache: positions live on the device
+            return cache.attend(self, x, layer)  # type: ignore[union-attr, no-any-return]
         c = x.client
         b, s, _ = x.shape
         q, k, v = self._qkv_heads(x, pos)

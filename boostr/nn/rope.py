@@ -78,8 +78,15 @@ class RoPE(Module):
         self._last = (pos, s, cos, sin)
         return cos, sin
 
-    def __call__(self, x: Tensor, pos: int) -> Tensor:
-        """``x [B, H, S, D]`` rotated for positions ``pos .. pos + S - 1``."""
+    def __call__(self, x: Tensor, pos: int | Tensor) -> Tensor:
+        """``x [B, H, S, D]`` rotated for positions ``pos .. pos + S - 1``, or for the device
+        position ids ``pos [S]`` / ``[B, S]`` (``ensure`` must already cover them: ids past the
+        table are clamped by the kernels)."""
+        if isinstance(pos, Tensor):
+            assert self._cos is not None and self._sin is not None
+            return x.client.apply_rope(  # type: ignore[no-any-return]
+                x, self._cos, self._sin, interleaved=self.interleaved, position_ids=pos
+            )
         cos, sin = self.tables(pos, x.shape[2])
         return x.client.apply_rope(x, cos, sin, interleaved=self.interleaved)  # type: ignore[no-any-return]
 

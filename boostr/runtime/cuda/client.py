@@ -66,8 +66,12 @@ class CudaClient(*CUDA_HOOKS, ClientBase):  # type: ignore[misc]
         shared: int = 0,
     ) -> None:
         """Look up (compiling once) ``entry`` of ``relpath`` and launch it: see runtime.cuda.kernels.launch."""
-        with self._scope():
-            launch(self.kernels.function(relpath, entry, params), grid, block, args, shared)
+        fn = self.kernels.function(relpath, entry, params)
+        if self._multi:
+            with self._device:
+                launch(fn, grid, block, args, shared)
+        else:
+            launch(fn, grid, block, args, shared)
 
     def _launch_flat(
         self, relpath: str, entry: str, params: tuple[tuple[str, object], ...], n: int, args: list[Any]
