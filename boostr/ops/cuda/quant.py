@@ -5,8 +5,11 @@ Each format has an 8-weight register decoder (``dec8_<fmt>`` in the family heade
 kernels are written once over it:
 
 - ``dequant.cu``: f32 (bit-exact with gguf-py), f16 or bf16 out, one 8-weight chunk a thread;
-- ``gemv.cu`` (M <= 8 per launch; up to ``GEMV_MAX_M`` rows in slices of 8): a warp per
-  weight row decodes its blocks in registers and accumulates in f32 against f32 activations;
+- ``gemv.cu`` (M <= 8 per launch; up to ``GEMV_MAX_M`` rows in slices of 8): the formats of
+  ``GEMV_FAST`` run the fast kernel (gemv_fast.cuh: R weight rows a warp, x staged in shared memory,
+  aligned wide block loads, exact integer codes times f32 x, one scale product per 16/32 weights);
+  the others (or a raw buffer off its block alignment) a warp per weight row over the bit-exact
+  ``dec8_<fmt>`` decoders, f32 accumulation against f32 activations;
 - larger M: weight row tiles (``TILE_BYTES`` at most) dequantized and multiplied by cuBLAS
   (through CuPy): f32 tiles and SGEMM for f32 activations (the conformance tolerance is f32's),
   f16 tiles and an f16 GEMM with f32 accumulation for f16 / bf16 activations;
@@ -19,6 +22,7 @@ conformance test checks it); ``ksigns_iq2xs`` is computed in the kernel from its
 
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar
 
 import numpy as np
@@ -38,11 +42,23 @@ GEMV_MAX_M = 32
 """Rows of x up to which quant_matmul runs GEMV launches (8 rows each); more take the tiles."""
 TILE_BYTES = 64 << 20
 """Largest float weight tile of the tiled path (rows of N, a multiple of 64)."""
-WARPS = 4  # weight rows per GEMV thread block (gemv.cu)
+WARPS = 4  # weight rows per generic GEMV thread block (gemv.cu)
+GEMV_FAST = {
+    "Q4_0": 4, "Q4_1": 4, "Q5_0": 4, "Q5_1": 4, "Q8_0": 4, "Q2_K": 4, "Q3_K": 2, "Q4_K": 4, "Q5_K": 2,
+    "Q6_K": 2, "IQ4_NL": 4, "IQ4_XS": 4, "MXFP4": 4,
+}  # fmt: skip
+"""Formats with a fast GEMV unit (gemv_units.cuh / gemv_kunits.cuh) -> most weight rows R a warp takes."""
+GEMV_R = {1: (1, 2, 4), 2: (1, 2), 4: (1, 2), 8: (1, 2)}
+"""Rows a warp (R) the fast kernel is built for, per rows of x (MB): entries gemv_<fmt>_m<MB>_r<R>."""
+GV_WARPS = 8  # warps per fast GEMV thread block (gemv_fast.cuh)
+GEMV_X_SMEM = 64 << 10
+"""Shared memory for x of one fast GEMV block: K is staged in chunks of at most this many bytes."""
+SMEM_DEFAULT = 48 << 10  # dynamic shared memory a launch gets without opting in
 GRID_FORMATS = ("IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ3_XXS", "IQ3_S", "IQ1_S")
 _GRID_OF = {**{f: f for f in GRID_FORMATS}, "IQ1_M": "IQ1_S"}
 _KV_OF = {"IQ4_NL": "IQ4_NL", "IQ4_XS": "IQ4_NL", "MXFP4": "MXFP4", "NVFP4": "MXFP4"}
 TABLES_CUH = "cuda/quant/tables.cuh"
+_SMEM_SET: dict[int, int] = {}  # id(kernel function) -> dynamic shared memory opted in
 
 
 def format_params(name: str) -> Params:
@@ -50,6 +66,46 @@ def format_params(name: str) -> Params:
     fmt = FORMATS[name]
     grid, kv = _GRID_OF.get(name, "NONE"), _KV_OF.get(name, "NONE")
     return (("F", name.lower()), ("BE", fmt.block_elems), ("BB", fmt.block_bytes), ("GRID", grid), ("KV", kv))
+
+
+@functools.cache
+def gemv_params(name: str) -> Params:
+    """Parameters of ``quant/gemv.cu``: the format's, ``FAST`` (1: build the fast kernel) and ``KVT``
+    (the IQ4_NL / MXFP4 levels as 4 words of int8 + 128 bytes, little endian, from gguf-py)."""
+    kvt = "0u, 0u, 0u, 0u"
+    kv = _KV_OF.get(name)
+    if name in GEMV_FAST and kv is not None:
+        from gguf import quants as gq
+
+        vals = [int(v) for v in getattr(gq, kv).kvalues]
+        assert len(vals) == 16 and all(-128 <= v < 128 for v in vals), name
+        b = np.array([v + 128 for v in vals], np.uint8).view("<u4")
+        kvt = ", ".join(f"0x{int(w):08x}u" for w in b)
+    return (*format_params(name), ("FAST", int(name in GEMV_FAST)), ("KVT", kvt))
+
+
+def gemv_align(name: str) -> int:
+    """Byte alignment the fast GEMV assumes of every block: that of BB in an aligned buffer (<= 16)."""
+    bb = FORMATS[name].block_bytes
+    return min(16, bb & -bb)
+
+
+def gemv_rows(name: str, n: int, mb: int, sms: int) -> int:
+    """Weight rows a warp of the fast GEMV (R): the most the format and MB allow that still leave
+    two thread blocks per SM; else the fewest."""
+    rs = [r for r in GEMV_R[mb] if r <= GEMV_FAST[name]]
+    for r in reversed(rs):
+        if -(-n // (GV_WARPS * r)) >= 2 * sms:
+            return r
+    return rs[0]
+
+
+def gemv_chunk(k: int, mb: int) -> int:
+    """K chunk (floats of one x row) the fast GEMV stages at a time: all of K when MB rows fit in
+    ``GEMV_X_SMEM``, else the largest multiple of 256 that fits."""
+    if mb * k * 4 <= GEMV_X_SMEM:
+        return k
+    return (GEMV_X_SMEM // (4 * mb)) // 256 * 256
 
 
 def tables_cuh() -> str:
@@ -142,13 +198,33 @@ class CudaQuant(QuantOps, CudaHookBase):
             x2 = self._new(x.shape, _dt.f32)  # type: ignore[attr-defined]
             self._k_copy(x, x2)  # type: ignore[attr-defined]
             x = x2
+        name = fmt.name
+        params = gemv_params(name)
+        fast = name in GEMV_FAST and (raw.storage.data.ptr + raw.offset * raw.dtype.itemsize) % gemv_align(name) == 0
         for m0 in range(0, m, 8):
             rows = min(8, m - m0)
             mb = next(b for b in GEMV_MB if b >= rows)
-            entry = f"gemv_{fmt.name.lower()}_m{mb}"
             args = [out[m0 : m0 + rows], x[m0 : m0 + rows], raw, rows, n, k]
-            grid = (n + WARPS - 1) // WARPS
-            self._launch("cuda/quant/gemv.cu", entry, format_params(fmt.name), grid, 32 * WARPS, args)
+            if fast:
+                r, kc = gemv_rows(name, n, mb, self.sm_count), gemv_chunk(k, mb)
+                grid = -(-n // (GV_WARPS * r))
+                self._gemv_launch(f"gemv_{name.lower()}_m{mb}_r{r}", params, grid, [*args, kc], mb * kc * 4)
+            else:
+                grid = (n + WARPS - 1) // WARPS
+                self._launch("cuda/quant/gemv.cu", f"gemv_{name.lower()}_m{mb}", params, grid, 32 * WARPS, args)
+
+    def _gemv_launch(self, entry: str, params: Params, grid: int, args: list[Any], shared: int) -> None:
+        """Launch a fast GEMV entry with ``shared`` bytes of dynamic shared memory (opting in above 48 KiB)."""
+        rel = "cuda/quant/gemv.cu"
+        if shared > SMEM_DEFAULT:
+            fn = self.kernels.function(rel, entry, params)
+            if _SMEM_SET.get(id(fn), 0) < shared:
+                from cupy_backends.cuda.api import driver
+
+                with self._scope():
+                    driver.funcSetAttribute(fn.ptr, driver.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, shared)
+                _SMEM_SET[id(fn)] = shared
+        self._launch(rel, entry, params, grid, 32 * GV_WARPS, args, shared)
 
     def _quant_tiled(self, x: Tensor, raw: Tensor, fmt: QuantFormat, n: int, k: int, out: Tensor) -> None:
         """``out = x @ W^T`` through dequantized weight row tiles and cuBLAS (x, out: same float dtype)."""
@@ -199,8 +275,8 @@ class CudaQuant(QuantOps, CudaHookBase):
 
 
 __all__ = [
-    "CudaQuant", "GEMV_MAX_M", "OUT_DTYPES", "QUANTIZE", "TABLES_CUH", "dequant_params", "format_params",
-    "quantize_params", "tables_cuh",
+    "CudaQuant", "GEMV_FAST", "GEMV_MAX_M", "GEMV_R", "OUT_DTYPES", "QUANTIZE", "TABLES_CUH", "dequant_params",
+    "format_params", "gemv_align", "gemv_chunk", "gemv_params", "gemv_rows", "quantize_params", "tables_cuh",
 ]  # fmt: skip
 
 

@@ -1,16 +1,20 @@
-// Quantized GEMV for format ${F}: out[m, n] = sum_k x[m, k] * W[n, k] for M <= MB rows of x,
-// W decoded in registers 8 weights at a time (never written out), f32 products and sums.
+// Quantized GEMV for format ${F}: out[m, n] = sum_k x[m, k] * W[n, k] for M <= MB rows of x, f32 sums.
 //
-// Formula: W[n, 8c + i] = dec8_${F}(block c / (BE / 8) of row n, chunk c % (BE / 8))[i]
-// (the dequantize decoders); acc[m] += W * x in f32, then a warp shuffle reduction.
+// Two kernels (boostr/ops/cuda/quant.py picks one per call):
+// - fast (FAST = ${FAST}; formats with a unit in gemv_units.cuh / gemv_kunits.cuh), entries
+//   ``gemv_${F}_m<MB>_r<R>``: formula, layout and launch in gemv_fast.cuh (R weight rows a warp,
+//   GV_WARPS warps a CTA, x staged in shared memory, exact integer codes times f32 x with f32 FMAs,
+//   block scale applied once per 16/32-weight group). Needs raw aligned to the format's block
+//   alignment (min(16, largest power of 2 dividing BB)).
+// - generic, entries ``gemv_${F}_m<MB>`` (any format, any alignment): one warp per weight row n,
+//   WARPS rows a block; lane l takes the 8-weight chunks l, l + 32, ... and decodes them with the
+//   bit-exact dequantize decoder dec8_${F}; acc[m] += W * x in f32, then a warp shuffle reduction.
+//   Formula: W[n, 8c + i] = dec8_${F}(block c / (BE / 8) of row n, chunk c % (BE / 8))[i].
 // Layout: x [M, K] f32 contiguous, 16-byte aligned (K is a multiple of 32, so every row is);
-// raw [N, K / BE * BB] bytes; out [M, N] f32 (row stride N). One warp per output row n, WARPS
-// rows a block; lane l takes the chunks l, l + 32, ... of its row, so a warp reads 32
-// consecutive 8-weight chunks (a contiguous run of block bytes) per step and x stays in L1/L2.
-// Entry points ``gemv_${F}_m<MB>`` for MB in {1, 2, 4, 8}: rows m >= M are skipped.
+// raw [N, K / BE * BB] bytes; out [M, N] f32 (row stride N). Rows m >= M are never written.
 // Activations stay f32 (no q8_1 rounding, unlike llama.cpp's mmvq), so results match a float
 // matmul of the dequantized weight to f32 accumulation error.
-// Reference: llama.cpp ggml-cuda/mmvq.cu (one warp group per row, per-block decode) and
+// Reference: llama.cpp ggml-cuda/mmvq.cu + vecdotq.cuh (one warp group per row, per-block decode) and
 // dmmv.cu (f32 activations); block layouts in legacy.cuh, kquants.cuh, iq.cuh, ternary_fp4.cuh.
 #include "quant.cuh"
 
@@ -54,15 +58,43 @@ __device__ __forceinline__ void gemv_body(float* __restrict__ out, const float* 
   }
 }
 
-extern "C" __global__ void __launch_bounds__(WARPS * 32) gemv_${F}_m1(float* out, const float* x, const u8* raw, i64 M, i64 N, i64 K) {
-  gemv_body<1>(out, x, raw, M, N, K);
-}
-extern "C" __global__ void __launch_bounds__(WARPS * 32) gemv_${F}_m2(float* out, const float* x, const u8* raw, i64 M, i64 N, i64 K) {
-  gemv_body<2>(out, x, raw, M, N, K);
-}
-extern "C" __global__ void __launch_bounds__(WARPS * 32) gemv_${F}_m4(float* out, const float* x, const u8* raw, i64 M, i64 N, i64 K) {
-  gemv_body<4>(out, x, raw, M, N, K);
-}
-extern "C" __global__ void __launch_bounds__(WARPS * 32) gemv_${F}_m8(float* out, const float* x, const u8* raw, i64 M, i64 N, i64 K) {
-  gemv_body<8>(out, x, raw, M, N, K);
-}
+#define GEMV_ENTRY(MB)                                                                                         \
+  extern "C" __global__ void __launch_bounds__(WARPS * 32) gemv_${F}_m##MB(float* out, const float* x, const u8* raw, \
+                                                                          i64 M, i64 N, i64 K) {              \
+    gemv_body<MB>(out, x, raw, M, N, K);                                                                       \
+  }
+GEMV_ENTRY(1)
+GEMV_ENTRY(2)
+GEMV_ENTRY(4)
+GEMV_ENTRY(8)
+
+#if ${FAST}
+#define GV_FMT_${F} 1
+#define GV_KVT ${KVT}
+#include "gemv_fast.cuh"
+#include "gemv_units.cuh"
+#include "gemv_kunits.cuh"
+#ifndef GV_HAVE_UNIT
+#error "FAST GEMV requested for ${F}, which has no unit in gemv_units.cuh / gemv_kunits.cuh"
+#endif
+#ifndef GV_MINB4
+#define GV_MINB4 2  // K-quants: 4 rows a warp need up to 128 registers
+#endif
+
+// MINB: thread blocks an SM must hold (register cap 65536 / (256 MINB)): 3 where the unit data fits in
+// 80 registers, 2 (128 registers, no spills) for more rows of x; GV_MINB4 for 4 weight rows a warp.
+#define GV_ENTRY(MB, R, MINB)                                                                                  \
+  extern "C" __global__ void __launch_bounds__(GV_WARPS * 32, MINB)                                            \
+      gemv_${F}_m##MB##_r##R(float* out, const float* x, const u8* raw, i64 M, i64 N, i64 K, i64 KC) {       \
+    gv_body<GvUnit, MB, R>(out, x, raw, M, N, K, KC);                                                          \
+  }
+GV_ENTRY(1, 1, 3)
+GV_ENTRY(1, 2, 3)
+GV_ENTRY(1, 4, GV_MINB4)
+GV_ENTRY(2, 1, 3)
+GV_ENTRY(2, 2, 2)
+GV_ENTRY(4, 1, 2)
+GV_ENTRY(4, 2, 2)
+GV_ENTRY(8, 1, 2)
+GV_ENTRY(8, 2, 2)
+#endif
