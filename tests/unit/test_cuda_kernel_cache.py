@@ -102,3 +102,13 @@ def test_fast_launch_packs_arguments_like_cupy(monkeypatch: pytest.MonkeyPatch) 
     assert slots is not None and int(slots.ptrs[4]) == slots.slot[4]
     with pytest.raises(TypeError, match="argument 0"):
         kmod.launch(SimpleNamespace(ptr=77), 1, 32, ["not a kernel argument"])
+
+
+def test_same_entry_from_two_renderings_is_two_functions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An entry name shared by two renderings (template parameters differ) yields two functions."""
+    monkeypatch.setenv("BOOSTR_CACHE_DIR", str(tmp_path))
+    compiled: list[str] = []
+    cache = KernelCache(_fake_cupy(compiled), "sm_90")
+    a = cache.function("cuda/creation/arange.cu", "arange_f32", PARAMS)
+    b = cache.function("cuda/creation/arange.cu", "arange_f32", (("T", "double"), ("N", "f32")))
+    assert a[0] != b[0] and len(compiled) == 2

@@ -54,7 +54,7 @@ class KernelCache:
         except Exception:
             self.compiler = ("nvrtc", "unknown")
         self._modules: dict[str, Any] = {}
-        self._functions: dict[tuple[str, str], Any] = {}
+        self._functions: dict[tuple[str, str, Params], Any] = {}
         self._lock = threading.RLock()  # function() holds it while _module() resolves folder()
         self._folder: Path | None = None
 
@@ -69,9 +69,10 @@ class KernelCache:
     def function(self, relpath: str, entry: str, params: Params = ()) -> Any:
         """The kernel ``entry`` of ``boostr/kernels/<relpath>`` rendered with ``params``.
 
-        Entry names carry their dtype variant, so (relpath, entry) identifies the rendering.
+        Keyed by (relpath, entry, params): one entry name may come from several renderings (the
+        GPTQ kernels with and without act-order share their names, say).
         """
-        key = (relpath, entry)
+        key = (relpath, entry, params)
         fn = self._functions.get(key)
         if fn is None:
             with self._lock:
