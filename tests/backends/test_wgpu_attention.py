@@ -2,12 +2,14 @@
 
 Tile-boundary sizes, the f16 path against f32, flash decoding with many splits, a 16 KiB
 workgroup-storage adapter (tiles read from global memory), paged decode with long shuffled
-contexts, packed (fp8 / bf16) cache writes, fp8 quantization with D % 4 != 0, and that each op
-runs its fused kernels (dispatch counts) without host transfers.
+contexts, packed (fp8 / bf16) cache writes, fp8 quantization with D % 4 != 0, packed (varlen)
+batches with empty / length-1 sequences, GQA, windows and ALiBi through the VARLEN kernels, and that
+each op runs its fused kernels (dispatch counts) without host transfers.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -18,7 +20,13 @@ from boostr import dtype as _dt
 from boostr.ops.generic import kv_cache_quant as genq
 from boostr.ops.wgpu import attention as wattn
 from boostr.runtime.registry import backend_status
-from boostr.testing.attention_refs import attention_bwd_ref, attention_mask, attention_ref, paged_attention_ref
+from boostr.testing.attention_refs import (
+    alibi_flash_bias_ref,
+    attention_bwd_ref,
+    attention_mask,
+    attention_ref,
+    paged_attention_ref,
+)
 from boostr.testing.tolerances import assert_close, assert_equal
 
 pytestmark = pytest.mark.skipif(backend_status("wgpu") is not None, reason="wgpu backend unavailable")
@@ -211,3 +219,117 @@ def test_alibi_fused_matches_generic(wc, case):  # type: ignore[no-untyped-def]
     assert_close(lse.numpy(), gl.numpy(), _dt.f32, wc.device_name, scale=20)
     for a, e in zip(grads, gen_bwd.flash_attention_bwd(wc, do, q, k, v, out, lse, spec, sl)):
         assert_close(a.numpy(), e.numpy(), _dt.f32, wc.device_name, scale=50)
+
+
+# ---------------------------------------------------------------- packed (varlen) attention
+# (cu_q, cu_k): empty and length-1 sequences, a sequence with queries and no keys, one with keys and no
+# queries, and a long one whose rows (x G) and keys cross the 32/64 tiles
+VARLEN_CASES = [
+    ([0, 3, 3, 4, 9], [0, 5, 7, 8, 8]),
+    ([0, 1, 41, 41, 43], [0, 1, 71, 74, 74]),
+    ([0, 2, 2, 7], [0, 0, 3, 12]),
+]
+
+
+def _packed(cu_q, cu_k, h, hkv, d, seed=12):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(s).astype(np.float32)
+            for s in ((cu_q[-1], h, d), (cu_k[-1], hkv, d), (cu_k[-1], hkv, d), (cu_q[-1], h, d))]  # fmt: skip
+
+
+def _packed_ref(qn, kn, vn, don, cu_q, cu_k, causal, window=0, slopes=None):  # type: ignore[no-untyped-def]
+    """Float64 (out, lse [H, Tq], dq, dk, dv), one dense reference per sequence (window and ALiBi too)."""
+    h, d = qn.shape[1], qn.shape[2]
+    out, lse = np.zeros(qn.shape), np.full((h, qn.shape[0]), -np.inf)
+    grads = [np.zeros(a.shape) for a in (qn, kn, vn)]
+    for s in range(len(cu_q) - 1):
+        q0, q1, k0, k1 = cu_q[s], cu_q[s + 1], cu_k[s], cu_k[s + 1]
+        if q1 == q0:
+            continue
+        seq = [a[lo:hi].astype(np.float64).transpose(1, 0, 2)[None]
+               for a, lo, hi in ((qn, q0, q1), (kn, k0, k1), (vn, k0, k1), (don, q0, q1))]  # fmt: skip
+        bias = None if slopes is None else alibi_flash_bias_ref(slopes, q1 - q0, k1 - k0)
+        o, ls = attention_ref(*seq[:3], causal, window, scale=1.0 / math.sqrt(d), bias=bias)
+        out[q0:q1], lse[:, q0:q1] = o[0].transpose(1, 0, 2), ls[0]
+        mask = attention_mask(q1 - q0, k1 - k0, causal, window)
+        g = attention_bwd_ref(seq[3], *seq[:3], mask, 1.0 / math.sqrt(d), bias)
+        for dst, gi, lo, hi in zip(grads, g, (q0, k0, k0), (q1, k1, k1)):
+            dst[lo:hi] = gi[0].transpose(1, 0, 2)
+    return out, lse, *grads
+
+
+def _lens(cu):  # type: ignore[no-untyped-def]
+    return max(b - a for a, b in itertools.pairwise(cu))
+
+
+@pytest.mark.parametrize("cu", VARLEN_CASES, ids=str)
+@pytest.mark.parametrize(("hkv", "causal"), [(3, True), (1, False), (1, True)])
+def test_varlen_fused_one_dispatch(wc, monkeypatch, cu, hkv, causal):  # type: ignore[no-untyped-def]
+    """Every sequence in one forward dispatch and three backward ones; the generic never runs."""
+    from boostr.ops.generic import varlen_attention as gen
+
+    def no_generic(*a, **kw):  # type: ignore[no-untyped-def]
+        raise AssertionError("the generic per-sequence composite ran")
+
+    monkeypatch.setattr(gen, "varlen_attention_fwd", no_generic)
+    monkeypatch.setattr(gen, "varlen_attention_bwd", no_generic)
+    cu_q, cu_k = cu
+    arrs = _packed(cu_q, cu_k, 6, hkv, 64)
+    q, k, v, do = (wc.from_numpy(a) for a in arrs)
+    lens = (_lens(cu_q), _lens(cu_k))
+    wc.varlen_attention_fwd(q, k, v, cu_q, cu_k, *lens, causal=causal)  # uploads this packing's cu_seqlens
+    (out, lse), n = _dispatches(wc, lambda: wc.varlen_attention_fwd(q, k, v, cu_q, cu_k, *lens, causal=causal))
+    assert n == 1
+    grads, n = _dispatches(wc, lambda: wc.varlen_attention_bwd(do, q, k, v, out, lse, cu_q, cu_k, *lens,
+                                                               causal=causal))  # fmt: skip
+    assert n == 3  # delta prep, dQ, dK/dV
+    ref = _packed_ref(*arrs, cu_q, cu_k, causal)
+    for got, want in zip((out, lse, *grads), ref):
+        assert_close(got.numpy(), want, _dt.f32, wc.device_name, scale=50)
+
+
+def test_varlen_window_and_alibi_launcher(wc):  # type: ignore[no-untyped-def]
+    """The VARLEN kernels with a sliding window and ALiBi slopes (options the trait does not expose yet)."""
+    from boostr.ops.wgpu import varlen_attention as wv
+
+    cu_q, cu_k = [0, 1, 20, 20, 26], [0, 4, 30, 31, 31]
+    arrs = _packed(cu_q, cu_k, 4, 2, 32, seed=13)
+    q, k, v, do = (wc.from_numpy(a) for a in arrs)
+    sl = wc.alibi_slopes(4)
+    for window, slopes in ((5, None), (0, sl), (7, sl)):
+        res = wv.run_varlen_fwd(wc, q, k, v, cu_q, cu_k, True, 1.0 / math.sqrt(32), window, slopes)
+        assert res is not None
+        grads = wv.run_varlen_bwd(wc, do, q, k, v, *res, cu_q, cu_k, True, 1.0 / math.sqrt(32), window, slopes)
+        assert grads is not None
+        ref = _packed_ref(*arrs, cu_q, cu_k, True, window, None if slopes is None else sl.numpy())
+        for got, want in zip((*res, *grads), ref):
+            assert_close(got.numpy(), want, _dt.f32, wc.device_name, scale=50)
+
+
+@pytest.mark.parametrize("dt", [_dt.f16, _dt.bf16], ids=str)
+def test_varlen_low_precision(wc, dt):  # type: ignore[no-untyped-def]
+    if dt not in wc.compute_dtypes:
+        pytest.skip(f"{dt} not computed here")
+    cu_q, cu_k = VARLEN_CASES[1]
+    arrs = _packed(cu_q, cu_k, 4, 2, 64, seed=14)
+    q, k, v, do = (wc.from_numpy(a, dt) for a in arrs)
+    lens = (_lens(cu_q), _lens(cu_k))
+    out, lse = wc.varlen_attention_fwd(q, k, v, cu_q, cu_k, *lens, causal=True)
+    grads = wc.varlen_attention_bwd(do, q, k, v, out, lse, cu_q, cu_k, *lens, causal=True)
+    ref = _packed_ref(*(t.numpy().astype(np.float64) for t in (q, k, v, do)), cu_q, cu_k, True)
+    assert out.dtype is dt and all(g.dtype is dt for g in grads)
+    assert_close(lse.numpy(), ref[1], _dt.f32, wc.device_name, scale=50)
+    for got, want in zip((out, *grads), (ref[0], *ref[2:])):
+        assert_close(got.numpy().astype(np.float64), want, dt, wc.device_name, scale=50)
+
+
+def test_varlen_small_workgroup_storage(wc, monkeypatch):  # type: ignore[no-untyped-def]
+    """D=256 on a 16 KiB adapter: the VARLEN kernels read their tiles from global memory."""
+    monkeypatch.setitem(wc.limits, "max-compute-workgroup-storage-size", 16384)
+    cu_q, cu_k = [0, 1, 1, 18], [0, 3, 5, 40]
+    arrs = _packed(cu_q, cu_k, 2, 1, 256, seed=15)
+    q, k, v, do = (wc.from_numpy(a) for a in arrs)
+    out, lse = wc.varlen_attention_fwd(q, k, v, cu_q, cu_k, 17, 35, causal=True)
+    grads = wc.varlen_attention_bwd(do, q, k, v, out, lse, cu_q, cu_k, 17, 35, causal=True)
+    for got, want in zip((out, lse, *grads), _packed_ref(*arrs, cu_q, cu_k, True)):
+        assert_close(got.numpy(), want, _dt.f32, wc.device_name, scale=50)

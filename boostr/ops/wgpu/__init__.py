@@ -18,10 +18,12 @@ from .quant_int4 import WgpuQuantInt4
 from .reduce import WgpuReduce
 from .rope import WgpuRoPE
 from .sort import WgpuSort
+from .varlen_attention import WgpuVarlenAttention
 
 WGPU_HOOKS = (WgpuMemory, WgpuCreation, WgpuElementwise, WgpuReduce, WgpuNorm, WgpuMatmul, WgpuIndexing, WgpuSort,
               WgpuQuant)  # fmt: skip
 WGPU_HOOKS += (WgpuAttention, WgpuRoPE, WgpuKvCache, WgpuKvCacheQuant)  # type: ignore[assignment]
 WGPU_HOOKS += (WgpuQuantInt4,)  # type: ignore[assignment]
+WGPU_HOOKS += (WgpuVarlenAttention,)  # type: ignore[assignment]
 
 __all__ = ["WGPU_HOOKS"]

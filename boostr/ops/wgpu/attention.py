@@ -6,7 +6,9 @@ the paged path of ``ops/wgpu/kv_cache.py``), ``combine.wgsl`` (log-sum-exp merge
 Tiles are sized from the adapter's ``max-compute-workgroup-storage-size``: operands that do not fit
 are read from global memory instead of workgroup memory. f16 (with ``shader-f16``) is staged as f16
 and accumulated in f32; bf16 is decoded to f32. The G query heads of one KV head share a workgroup
-(rows ``i * G + g``), so K/V tiles are read once per KV head (GQA/MQA).
+(rows ``i * G + g``), so K/V tiles are read once per KV head (GQA/MQA). ALiBi slopes are a template
+flag of the same kernels; ``VARLEN`` renders them for packed sequences (``ops/wgpu/varlen_attention.py``,
+which shares ``run_bwd`` through ``Packed``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import functools
 import operator
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from ... import dtype as _dt
 from ...kernels.sources import read_source, render
@@ -225,7 +227,7 @@ def run_fwd(client: Any, q: Tensor, k: Tensor, v: Tensor, spec: AttnSpec,
                       for i, (n, t) in enumerate(zip(("q", "k", "v", "out", "aux", "tab", "lens"), tens)))  # fmt: skip
     kern = kernel(client, "wgsl/attention/flash_fwd.wgsl", "main", "rrrwwrr", decls, ST=stage_type(q.dtype, client),
                   SPLIT=str(split).lower(), PAGED=str(bool(paged)).lower(), ALIBI=str(slopes is not None).lower(),
-                  **cfg)  # fmt: skip
+                  VARLEN="false", **cfg)  # fmt: skip
     per_row = ns * (d + 2) if split else 1
 
     def spans(g0: int, g1: int) -> list[tuple[Any, _dt.DType, int, int]]:
@@ -282,46 +284,76 @@ def _whole(client: Any, tensors: Sequence[Tensor]) -> list[tuple[Any, int, int]]
     return [(t.storage.buffer, 0, t.storage.buffer.size) for t in tensors]
 
 
+class Packed(NamedTuple):
+    """Varlen geometry for ``run_bwd``: ``cu`` the i32 ``cu_q ++ cu_k`` on the device, ``seqs`` their count."""
+
+    cu: Tensor
+    seqs: int
+    max_q: int
+    max_k: int
+
+
+def bhsd(t: Tensor) -> list[int]:
+    """Offset and (b, h, s, d) strides of a packed ``[T, H, D]`` tensor (b stride 0, s the row stride)."""
+    return [t.offset, 0, t.strides[1], t.strides[0], t.strides[2]]
+
+
 def run_bwd(client: Any, dout: Tensor, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor,
-            spec: AttnSpec, slopes: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor] | None:  # fmt: skip
-    """Fused backward (prep, dQ, dK/dV passes); None when a tensor cannot be bound whole."""
-    b, h, sq, d = q.shape
-    hkv, sk = k.shape[1], k.shape[2]
-    nx = b * h * sq
-    aux = client._new((2 * nx + h,), _dt.f32)
+            spec: AttnSpec, slopes: Tensor | None = None,
+            packed: Packed | None = None) -> tuple[Tensor, Tensor, Tensor] | None:  # fmt: skip
+    """Fused backward (prep, dQ, dK/dV passes); None when a tensor cannot be bound whole.
+
+    ``packed``: q/dout/out ``[Tq, H, D]``, k/v ``[Tk, Hkv, D]``, lse ``[H, Tq]`` (varlen, VARLEN kernels)."""
+    if packed is None:
+        b, h, sq, d = q.shape
+        hkv, sk = k.shape[1], k.shape[2]
+        nx = b * h * sq
+        loc = lambda t: [t.offset, *t.strides]  # noqa: E731
+        prep_geo = [nx, h, sq, d, *loc(dout), *loc(out), lse.offset, *lse.strides]
+    else:
+        tq, h, d = q.shape
+        b, hkv, sq, sk = packed.seqs, k.shape[1], packed.max_q, packed.max_k
+        nx = h * tq
+        loc = bhsd
+        prep_geo = [nx, h, tq, d, *bhsd(dout), *bhsd(out), lse.offset, 0, *lse.strides]
+    ncu = packed.cu.numel if packed else 0
+    aux = client._new((2 * nx + h + ncu,), _dt.f32)
     sl = slopes if slopes is not None else _dummy(client, 1)
+    cu = packed.cu if packed else _dummy(client, 2)
     dq, dk, dv = client._new(q.shape, q.dtype), client._new(k.shape, k.dtype), client._new(v.shape, v.dtype)
-    binds = _whole(client, (dout, q, k, v, out, lse, aux, dq, dk, dv, sl))
+    binds = _whole(client, (dout, q, k, v, out, lse, aux, dq, dk, dv, sl, cu))
     if binds is None:
         return None
-    bd = dict(zip(("dout", "q", "k", "v", "out", "lse", "aux", "dq", "dk", "dv", "sl"), binds))
+    bd = dict(zip(("dout", "q", "k", "v", "out", "lse", "aux", "dq", "dk", "dv", "sl", "cu"), binds))
     sl_dt = sl.dtype if slopes is not None else _dt.f32
     decls = "\n".join([decl("dout", 0, dout.dtype), decl("out", 1, out.dtype), decl("lse", 2, lse.dtype),
-                       decl("aux", 3, _dt.f32, "w"), decl("sl", 4, sl_dt)])  # fmt: skip
-    prep = kernel(client, "wgsl/attention/bwd_prep.wgsl", "main", "rrrwr", decls)
-    words = [nx, h, sq, d, dout.offset, *dout.strides, out.offset, *out.strides, lse.offset, *lse.strides, 0,
-             int(slopes is not None), sl.offset]  # fmt: skip
-    launch(client, prep, [bd["dout"], bd["out"], bd["lse"], bd["aux"], bd["sl"]], words, -(-max(nx, h) // 64))
+                       decl("aux", 3, _dt.f32, "w"), decl("sl", 4, sl_dt), decl("cu", 5, _dt.i32)])  # fmt: skip
+    prep = kernel(client, "wgsl/attention/bwd_prep.wgsl", "main", "rrrwrr", decls)
+    words = [*prep_geo, 0, int(slopes is not None), sl.offset, ncu, cu.offset, 2 * nx + h]
+    launch(client, prep, [bd[n] for n in ("dout", "out", "lse", "aux", "sl", "cu")], words,
+           -(-max(nx, h, ncu) // 64))  # fmt: skip
     vec, limit = vec_bytes(q.dtype, client), client.limits["max-compute-workgroup-storage-size"]
     common = [0, h, hkv, sq, sk, spec.kv_len, int(spec.limited), spec.window, f32_word(spec.scale * 1.4426950408889634)]
     tail = [f32_word(spec.scale), nx]
     for t in (q, k, v, dout):
-        tail += [t.offset, *t.strides]
+        tail += loc(t)
+    cuw = [2 * nx + h, 2 * nx + h + b + 1, nx // h] if packed else []
     ins = [decl("q", 0, q.dtype), decl("k", 1, k.dtype), decl("v", 2, v.dtype), decl("dout", 3, dout.dtype),
            decl("aux", 4, _dt.f32)]  # fmt: skip
-    st, alibi = stage_type(q.dtype, client), str(slopes is not None).lower()
+    tm = {"ST": stage_type(q.dtype, client), "ALIBI": str(slopes is not None).lower(),
+          "VARLEN": str(packed is not None).lower()}  # fmt: skip
     cfg = bwd_tiles(d, vec, limit, False)
     nqb = -(-(sq * h // hkv) // cfg["BR"])
     kern = kernel(client, "wgsl/attention/flash_bwd_dq.wgsl", "main", "rrrrrw",
-                  "\n".join([*ins, decl("dq", 5, dq.dtype, "w")]), ST=st, ALIBI=alibi, **cfg)  # fmt: skip
+                  "\n".join([*ins, decl("dq", 5, dq.dtype, "w")]), **tm, **cfg)  # fmt: skip
     bufs = [bd["q"], bd["k"], bd["v"], bd["dout"], bd["aux"]]
-    launch(client, kern, [*bufs, bd["dq"]], [*common, nqb, 0, b * hkv * nqb, *tail, 0, 0, 0], b * hkv * nqb)
+    launch(client, kern, [*bufs, bd["dq"]], [*common, nqb, 0, b * hkv * nqb, *tail, 0, 0, 0, *cuw], b * hkv * nqb)
     cfg = bwd_tiles(d, vec, limit, True)
     nkb = -(-sk // cfg["BC"])
     outs = [decl("dk", 5, dk.dtype, "w"), decl("dv", 6, dv.dtype, "w")]
-    kern = kernel(client, "wgsl/attention/flash_bwd_dkdv.wgsl", "main", "rrrrrww", "\n".join([*ins, *outs]), ST=st,
-                  ALIBI=alibi, **cfg)  # fmt: skip
-    launch(client, kern, [*bufs, bd["dk"], bd["dv"]], [*common, nkb, 0, b * hkv * nkb, *tail, 0, 0, 0],
+    kern = kernel(client, "wgsl/attention/flash_bwd_dkdv.wgsl", "main", "rrrrrww", "\n".join([*ins, *outs]),
+                  **tm, **cfg)  # fmt: skip
+    launch(client, kern, [*bufs, bd["dk"], bd["dv"]], [*common, nkb, 0, b * hkv * nkb, *tail, 0, 0, 0, *cuw],
            b * hkv * nkb)  # fmt: skip
     return dq, dk, dv
 

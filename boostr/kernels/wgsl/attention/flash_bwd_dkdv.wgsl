@@ -40,14 +40,11 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
     if (lw >= P[11]) { return; }
     let HKV = P[2];
     let G = P[1] / HKV;
-    let bh = P[10] + lw / P[9];
-    w_b = bh / HKV;
-    w_kvh = bh % HKV;
-    w_g = G;
-    w_rows = P[3] * G;
+    let sz = seq_init(P[10] + lw / P[9]);
+    if ((lw % P[9]) * BC >= sz.z) { return; }  // VARLEN: past this sequence's keys
     w_c0 = (lw % P[9]) * BC;
-    let SQ = i32(P[3]);
-    let L = i32(P[5]);
+    let L = i32(sz.x);
+    let SQ = i32(sz.y);
     let off = L - SQ;
     let limited = P[6] != 0u;
     let win = i32(P[7]);
@@ -148,11 +145,12 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
         workgroupBarrier();
     }
     let sc = bitcast<f32>(P[12]);
-    let SK = P[4];
+    let SK = w_sk;
     for (var i = 0u; i < RMB; i = i + 1u) {
         let j = w_c0 + tb + TYB * i;
         if (j < SK) {
-            let x = (w_b * HKV + w_kvh) * SK + j;
+            var x = (w_b * HKV + w_kvh) * SK + j;
+            if (VARLEN) { x = (w_k0 + j) * HKV + w_kvh; }
             for (var n = 0u; n < DNB; n = n + 1u) {
                 let c4 = xb + TXB * n;
                 if (c4 < D4) {

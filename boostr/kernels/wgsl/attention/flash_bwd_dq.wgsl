@@ -35,17 +35,13 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
         @builtin(num_workgroups) nwg: vec3<u32>) {
     let lw = wid.x + wid.y * nwg.x;
     if (lw >= P[11]) { return; }
-    let HKV = P[2];
-    let G = P[1] / HKV;
+    let G = P[1] / P[2];
     let qb = P[9] - 1u - lw % P[9];
-    let bh = P[10] + lw / P[9];
-    w_b = bh / HKV;
-    w_kvh = bh % HKV;
-    w_g = G;
-    w_rows = P[3] * G;
+    let sz = seq_init(P[10] + lw / P[9]);
+    if (qb * BR >= sz.y * G) { return; }  // VARLEN: past this sequence's rows
     w_r0 = qb * BR;
-    let L = i32(P[5]);
-    let off = L - i32(P[3]);
+    let L = i32(sz.x);
+    let off = L - i32(sz.y);
     let limited = P[6] != 0u;
     let win = i32(P[7]);
     let r1 = min(w_rows, w_r0 + BR);
@@ -132,7 +128,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
     for (var i = 0u; i < RMB; i = i + 1u) {
         let rho = w_r0 + tb + TYB * i;
         if (rho < w_rows) {
-            let x = xrow(rho);
+            let x = qrow(rho);
             for (var n = 0u; n < DNB; n = n + 1u) {
                 let c4 = xb + TXB * n;
                 if (c4 < D4) {

@@ -21,6 +21,11 @@
 //   [30] aux offset, [32] bs, [33] blocks per sequence, [34] N, [35] tab offset,
 //   [36] lens offset (ALIBI: offset of the f32 slopes [H] bound in the lens slot), [37] first key (split
 //   decode). ALIBI (FlashAttention-2's alibi_slopes): the scaled score gets -slope_h |p - j| added.
+// VARLEN (FlashAttention-2's flash_attn_varlen_func): q [Tq, H, D], k/v [Tk, Hkv, D] packed; "b" is the
+//   sequence s, whose rows are cu_q[s] .. cu_q[s+1] of q and cu_k[s] .. cu_k[s+1] of k/v (Sq and L per
+//   sequence, the mask bottom-right aligned in each); the i32 cu_q [S + 1] sits in the tab slot at P[35],
+//   cu_k at P[38]; q/k/v b strides are 0 and their s strides the packed row strides. out [Tq, H, D] and
+//   lse [H, Tq] (P[39] = Tq) contiguous. A workgroup whose row block is past its sequence returns.
 #include "attn_common.wgsl"
 ${DECLS}
 
@@ -45,6 +50,7 @@ const KS: bool = ${KS};
 const SPLIT: bool = ${SPLIT};
 const PAGED: bool = ${PAGED};
 const ALIBI: bool = ${ALIBI};
+const VARLEN: bool = ${VARLEN};
 
 var<workgroup> Qs: array<vec4<${ST}>, ${QLEN}>;
 var<workgroup> KVs: array<vec4<${ST}>, ${KLEN}>;
@@ -60,6 +66,8 @@ var<private> w_r0: u32;
 var<private> w_rows: u32;
 var<private> w_g: u32;
 var<private> w_jend: i32;
+var<private> w_q0: u32;  // VARLEN: the sequence's first q row and k row
+var<private> w_k0: u32;
 
 fn ld4(sel: u32, base: u32, sd: u32) -> vec4<f32> {
     if (sel == 0u) { return vec4<f32>(ld_q(base), ld_q(base + sd), ld_q(base + 2u * sd), ld_q(base + 3u * sd)); }
@@ -71,7 +79,7 @@ fn ld4(sel: u32, base: u32, sd: u32) -> vec4<f32> {
 fn gq(rho: u32, d4: u32) -> vec4<f32> {
     if (rho >= w_rows) { return vec4<f32>(0.0); }
     let h = w_kvh * w_g + rho % w_g;
-    return ld4(0u, P[14] + w_b * P[15] + h * P[16] + (rho / w_g) * P[17] + 4u * d4 * P[18], P[18]);
+    return ld4(0u, P[14] + w_b * P[15] + h * P[16] + (w_q0 + rho / w_g) * P[17] + 4u * d4 * P[18], P[18]);
 }
 
 // key (sel 1) or value (sel 2) j, columns 4 d4 .. 4 d4 + 3 (zeros at and past the end of the range)
@@ -84,7 +92,7 @@ fn gkv(sel: u32, j: i32, d4: u32) -> vec4<f32> {
         let blk = u32(clamp(ld_tab(P[35] + w_b * P[33] + min(ju / P[32], P[33] - 1u)), 0, i32(P[34]) - 1));
         row = blk * P[o + 1u] + (ju % P[32]) * P[o + 3u];
     } else {
-        row = w_b * P[o + 1u] + u32(j) * P[o + 3u];
+        row = w_b * P[o + 1u] + (w_k0 + u32(j)) * P[o + 3u];
     }
     return ld4(sel, P[o] + row + w_kvh * P[o + 2u] + 4u * d4 * P[o + 4u], P[o + 4u]);
 }
@@ -123,7 +131,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
     if (lw >= P[11]) { return; }
     let H = P[1];
     let HKV = P[2];
-    let SQ = P[3];
+    var SQ = P[3];
     let G = H / HKV;
     let NS = P[12];
     let sp = lw % NS;
@@ -133,10 +141,21 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
     w_b = bh / HKV;
     w_kvh = bh % HKV;
     w_g = G;
-    w_rows = SQ * G;
     w_r0 = qb * BR;
     var L = i32(P[5]);
     if (PAGED) { L = clamp(ld_lens(P[36] + w_b), 0, i32(P[33] * P[32])); }
+    w_q0 = 0u;
+    w_k0 = 0u;
+    if (VARLEN) {
+        let q0 = ld_tab(P[35] + bh / HKV);
+        let k0 = ld_tab(P[38] + bh / HKV);
+        SQ = u32(ld_tab(P[35] + bh / HKV + 1u) - q0);
+        L = ld_tab(P[38] + bh / HKV + 1u) - k0;
+        w_q0 = u32(q0);
+        w_k0 = u32(k0);
+        if (qb * BR >= SQ * G) { return; }
+    }
+    w_rows = SQ * G;
     let off = L - i32(SQ);
     let limited = P[6] != 0u;
     let win = i32(P[7]);
@@ -247,7 +266,13 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
         let r = tb + TYB * i;
         let rho = w_r0 + r;
         if (rho < w_rows) {
-            let x = (w_b * H + w_kvh * G + rho % G) * SQ + rho / G;
+            let hh = w_kvh * G + rho % G;
+            var x = (w_b * H + hh) * SQ + rho / G;  // dense: the out row and the lse index
+            var xl = x;
+            if (VARLEN) {
+                x = (w_q0 + rho / G) * H + hh;
+                xl = hh * P[39] + w_q0 + rho / G;
+            }
             let m = mrow[par * BR + r];
             let li = l[i];
             if (SPLIT) {
@@ -271,7 +296,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wid: vec
                         for (var e = 0u; e < 4u; e = e + 1u) { st_out(ob + e, o[i * DNB + n][e] * inv); }
                     }
                 }
-                if (xb == 0u) { st_aux(P[30] + x, select(neg_inf(), (m + log2(li)) * LN2, li > 0.0)); }
+                if (xb == 0u) { st_aux(P[30] + xl, select(neg_inf(), (m + log2(li)) * LN2, li > 0.0)); }
             }
         }
     }
