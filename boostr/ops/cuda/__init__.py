@@ -4,6 +4,7 @@ Nothing here imports CuPy at module level: the hooks reach it through ``self.cp`
 CudaClient, so this package imports on machines without CUDA.
 """
 
+from .alibi import CudaAttentionAlibi
 from .attention import CudaAttention
 from .creation import CudaCreation
 from .elementwise import CudaElementwise
@@ -17,10 +18,12 @@ from .quant_int4 import CudaQuantInt4
 from .reduce import CudaReduce
 from .rope import CudaRoPE
 from .sort import CudaSort
+from .varlen_attention import CudaVarlenAttention
 
 CUDA_HOOKS = (CudaMemory, CudaCreation, CudaElementwise, CudaReduce, CudaNorm, CudaMatmul, CudaIndexing, CudaSort)
 CUDA_HOOKS += (CudaQuant,)  # type: ignore[assignment]
 CUDA_HOOKS += (CudaAttention, CudaRoPE, CudaKvCache, CudaKvCacheQuant)  # type: ignore[assignment]
+CUDA_HOOKS += (CudaAttentionAlibi, CudaVarlenAttention)  # type: ignore[assignment]
 CUDA_HOOKS = (CudaQuantInt4, *CUDA_HOOKS)  # type: ignore[assignment]  # before CudaQuant: see quant_int4.py
 
 __all__ = ["CUDA_HOOKS"]

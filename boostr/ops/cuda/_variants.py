@@ -53,8 +53,11 @@ def kernel_variants() -> Iterator[Variant]:
     # attention family (ops/cuda/attention.py, rope.py, kv_cache.py)
     for d in (_dt.f16, _dt.bf16):
         yield "cuda/attention/flash_fwd_tc.cu", (("N", d.name), ("BF", int(d is _dt.bf16)))
+        for rel in ("alibi_fwd_tc", "varlen_fwd_tc"):  # ops/cuda/alibi.py, varlen_attention.py
+            yield f"cuda/attention/{rel}.cu", (("N", d.name), ("BF", int(d is _dt.bf16)))
+        yield "cuda/attention/flash_decode_tc.cu", (("N", d.name), ("BF", int(d is _dt.bf16)))
     for d in (_dt.f32, _dt.f16, _dt.bf16):
-        for rel in ("flash_fwd", "flash_decode", "flash_bwd"):
+        for rel in ("flash_fwd", "flash_decode", "flash_bwd", "alibi_fwd", "alibi_bwd", "varlen_fwd", "varlen_bwd"):
             yield f"cuda/attention/{rel}.cu", t_params(d)
         yield "cuda/position/rope.cu", t_params(d)
     for d in (_dt.f64, _dt.f32, _dt.f16, _dt.bf16):

@@ -2,8 +2,10 @@
 for every other (dtype, head dim), flash decoding for Sq == 1 and a SIMT FA2 backward.
 
 Kernels (``kernels/cuda/attention``): ``flash_fwd_tc.cu`` (mma.sync m16n8k16 + ldmatrix, cp.async
-double-buffered K/V), ``flash_fwd.cu`` (SIMT forward), ``flash_decode.cu`` (split-K decode partials for
-contiguous and paged caches + the log-sum-exp combine), ``flash_bwd.cu`` (delta, dq, dk/dv passes).
+double-buffered K/V), ``flash_fwd.cu`` (SIMT forward), ``flash_decode_tc.cu`` (f16/bf16 split-K decode
+partials on tensor cores, one CTA per (batch, KV head, split) serving the whole query group),
+``flash_decode.cu`` (SIMT f32 decode partials + the log-sum-exp combine), ``flash_bwd.cu`` (delta, dq, dk/dv
+passes).
 f64 runs the generic composite (as on the CPU). Inputs whose last dim is strided, or whose rows are not
 16-byte aligned on the tensor-core path, are copied once; every other view is read in place.
 """
@@ -76,21 +78,35 @@ def vec_ok(d: int, itemsize: int, tensors: list[Tensor], strides: list[int]) -> 
     return all(_ptr(t) % nbytes == 0 for t in tensors) and all(s % e == 0 for s in strides)
 
 
-def decode_rmax(d: int) -> int:
+DEC_TC = (_dt.f16, _dt.bf16)  # tensor-core decode (flash_decode_tc.cu); f32 runs the SIMT flash_decode.cu
+DEC_TC_ROWS, DEC_TC_KEYS, DEC_TC_PER_SM = 16, NW * 16, 8  # rows per CTA, keys per CTA sweep, CTAs per SM
+
+
+def decode_rmax(d: int, dt: _dt.DType | None = None) -> int:
+    """Query rows one decode CTA serves (the row-group size: 16 on tensor cores, one m16 tile)."""
+    if dt in DEC_TC:
+        return DEC_TC_ROWS
     return 8 if d <= 128 else 4
 
 
-def decode_splits(c: Any, keys: int, ctas: int) -> tuple[int, int]:
-    """(splits, chunk) for ``keys`` keys over ``ctas`` CTAs per split: about 8 CTAs per SM, >= 64 keys each."""
-    splits = max(1, min(-(-keys // 64), -(-8 * c.sm_count // max(1, ctas))))
-    chunk = max(1, -(-keys // splits))
+def decode_splits(c: Any, keys: int, ctas: int, align: int = 1, per_sm: int = 8) -> tuple[int, int]:
+    """(splits, chunk) for ``keys`` keys over ``ctas`` CTAs per split: about ``per_sm`` CTAs per SM in all,
+    >= 64 keys each, ``chunk`` a multiple of ``align``."""
+    splits = max(1, min(-(-keys // 64), -(-per_sm * c.sm_count // max(1, ctas))))
+    chunk = -(-max(1, -(-keys // splits)) // align) * align
     return max(1, -(-keys // chunk)), chunk
+
+
+def decode_tc_smem(d: int, rows: int) -> int:
+    """Dynamic shared memory of a tensor-core decode CTA serving ``rows`` rows (flash_decode_tc.cu)."""
+    return (d // 16) * 32 * 16 + 4 * (NW * rows * (d + 4) + 2 * NW * DEC_TC_ROWS)
 
 
 def run_combine(
     c: Any, out: Tensor, lse: Tensor | None, pm: Any, pl: Any, pacc: Any, rows: int, np_: int, d: int
 ) -> None:
-    """Merge the split partials of every row into ``out`` (and ``lse`` unless None)."""
+    """Merge the split partials of every row into ``out`` (and ``lse`` unless None); ``d <= 256``."""
+    assert d <= 256
     c._launch("cuda/attention/flash_decode.cu", f"flash_decode_combine_{out.dtype.name}", t_params(out.dtype), rows,
               128, [out, lse, pm.data.ptr, pl.data.ptr, pacc.data.ptr, np_, d])  # fmt: skip
 
@@ -140,21 +156,32 @@ class CudaAttention(AttentionOps, CudaHookBase):
     def _cuda_decode(self, q: Tensor, k: Tensor, v: Tensor, spec: AttnSpec, out: Tensor, lse: Tensor) -> None:
         """Flash decoding of ``q [B, H, 1, D]``: split-K partials over the visible keys, then the combine."""
         b, h, _, d = q.shape
-        hkv = k.shape[1]
-        q, k, v = dense_last(self, q), dense_last(self, k), dense_last(self, v)
+        hkv, dt = k.shape[1], q.dtype
+        tc = dt in DEC_TC
+        q, k, v = (rows16(self, t) if tc else dense_last(self, t) for t in (q, k, v))
         if k.strides != v.strides:
             k, v = self.copy(k), self.copy(v)
         jlo, jhi = spec.key_range(0, 1, 1)
         n = max(0, jhi - jlo)
-        rg = -(-(h // hkv) // decode_rmax(d))
+        g = h // hkv
+        rg = -(-g // decode_rmax(d, dt))
+        rows = b * h
+        if tc:
+            splits, chunk = decode_splits(self, n, b * hkv * rg, DEC_TC_KEYS, DEC_TC_PER_SM)
+            pm, pl, pacc = scratch(self, rows, splits, d)
+            args = [pm.data.ptr, pl.data.ptr, pacc.data.ptr, q, k, v, h, hkv, q.strides[0], q.strides[1],
+                    *k.strides[:3], jlo, jhi, chunk, float(spec.scale)]  # fmt: skip
+            launch_smem(self, "cuda/attention/flash_decode_tc.cu", f"flash_decode_tc{d}_{dt.name}", tc_params(dt),
+                        (hkv * rg, splits, b), NW * 32, args, decode_tc_smem(d, min(g, DEC_TC_ROWS)))  # fmt: skip
+            run_combine(self, out, lse, pm, pl, pacc, rows, splits, d)
+            return
         splits, chunk = decode_splits(self, n, b * hkv * rg)
         np_ = splits * NW
-        rows = b * h
         pm, pl, pacc = scratch(self, rows, np_, d)
-        vec = vec_ok(d, q.dtype.itemsize, [q, k, v], [*q.strides[:2], *k.strides[:3]])
+        vec = vec_ok(d, dt.itemsize, [q, k, v], [*q.strides[:2], *k.strides[:3]])
         args = [pm.data.ptr, pl.data.ptr, pacc.data.ptr, q, k, v, h, hkv, q.strides[0], q.strides[1], *k.strides[:3],
                 jlo, jhi, chunk, float(spec.scale), int(vec)]  # fmt: skip
-        self._launch("cuda/attention/flash_decode.cu", f"flash_decode{d}_{q.dtype.name}", t_params(q.dtype),
+        self._launch("cuda/attention/flash_decode.cu", f"flash_decode{d}_{dt.name}", t_params(dt),
                      (splits, hkv * rg, b), NW * 32, args)  # fmt: skip
         run_combine(self, out, lse, pm, pl, pacc, rows, np_, d)
 
@@ -190,4 +217,7 @@ class CudaAttention(AttentionOps, CudaHookBase):
         return dq, dk, dv
 
 
-__all__ = ["CudaAttention", "launch_smem", "scratch", "run_combine", "decode_splits", "decode_rmax", "vec_ok"]
+__all__ = [
+    "CudaAttention", "launch_smem", "scratch", "run_combine", "decode_splits", "decode_rmax", "decode_tc_smem",
+    "vec_ok", "rows16", "DEC_TC", "DEC_TC_KEYS", "DEC_TC_PER_SM", "DEC_TC_ROWS",
+]  # fmt: skip

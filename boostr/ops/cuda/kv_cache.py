@@ -2,8 +2,10 @@
 
 - ``reshape_and_cache``: ``kernels/cuda/kv/reshape_and_cache.cu``, both caches in one launch, elements
   moved as raw bits (the source is cast to the blocks' dtype first when they differ).
-- ``paged_attention_fwd``: the split-K decode kernel of ``attention/flash_decode.cu`` with block-table
-  addressing (``paged_decode<D>``), the context length and table read on the device, then the combine.
+- ``paged_attention_fwd``: the split-K decode kernels with block-table addressing
+  (``attention/flash_decode_tc.cu`` ``paged_decode_tc<D>`` for f16/bf16 on tensor cores,
+  ``attention/flash_decode.cu`` ``paged_decode<D>`` for f32), the context length and table read on the
+  device, then the combine.
 - ``quantize_kv`` / ``dequantize_kv``: ``kernels/cuda/kv/kv_quant.cu`` (fp8 e4m3 / int8 per row, int4 per
   group), bit-identical to the generic composite.
 Slot and block-table values are clamped into range (GPU index policy), never checked on the host.
@@ -23,7 +25,22 @@ from ..generic import kv_cache_quant as _genq
 from ..traits.kv_cache import KvCacheOps
 from ..traits.kv_cache_quant import KvCacheQuantOps
 from ._util import CudaHookBase, t_params
-from .attention import NW, decode_rmax, decode_splits, run_combine, scratch, vec_ok
+from .attention import (
+    DEC_TC,
+    DEC_TC_KEYS,
+    DEC_TC_PER_SM,
+    DEC_TC_ROWS,
+    NW,
+    decode_rmax,
+    decode_splits,
+    decode_tc_smem,
+    launch_smem,
+    rows16,
+    run_combine,
+    scratch,
+    tc_params,
+    vec_ok,
+)
 
 FUSED = (_dt.f32, _dt.f16, _dt.bf16)
 QUANT_IN = (_dt.f64, _dt.f32, _dt.f16, _dt.bf16)
@@ -64,14 +81,25 @@ class CudaKvCache(KvCacheOps, CudaHookBase):
         out = self._new(q.shape, dt)
         if out.numel == 0:
             return out
-        q = q if q.strides[-1] == 1 else self.copy(q)
-        kb, vb = k_blocks.contiguous(), v_blocks.contiguous()
         table, lens = _i64(self, block_table), _i64(self, context_lens)
         mb = table.shape[1]
-        rg = -(-((h // hkv) * sq) // decode_rmax(d))
+        rg = -(-((h // hkv) * sq) // decode_rmax(d, dt))
+        rows = b * h * sq
+        if dt in DEC_TC and mb * bs < 2**31:  # the tensor-core kernel divides key indices in 32 bits
+            q, kb, vb = rows16(self, q), rows16(self, k_blocks.contiguous()), rows16(self, v_blocks.contiguous())
+            splits, chunk = decode_splits(self, mb * bs, b * hkv * rg, DEC_TC_KEYS, DEC_TC_PER_SM)
+            pm, pl, pacc = scratch(self, rows, splits, d)
+            args = [pm.data.ptr, pl.data.ptr, pacc.data.ptr, q, kb, vb, table, lens, h, hkv, sq, *q.strides[:3], chunk,
+                    n, bs, mb, int(causal), float(scale)]  # fmt: skip
+            launch_smem(self, "cuda/attention/flash_decode_tc.cu", f"paged_decode_tc{d}_{dt.name}", tc_params(dt),
+                        (hkv * rg, splits, b), NW * 32, args,
+                        decode_tc_smem(d, min((h // hkv) * sq, DEC_TC_ROWS)))  # fmt: skip
+            run_combine(self, out, None, pm, pl, pacc, rows, splits, d)
+            return out
+        q = q if q.strides[-1] == 1 else self.copy(q)
+        kb, vb = k_blocks.contiguous(), v_blocks.contiguous()
         splits, chunk = decode_splits(self, mb * bs, b * hkv * rg)
         np_ = splits * NW
-        rows = b * h * sq
         pm, pl, pacc = scratch(self, rows, np_, d)
         vec = vec_ok(d, dt.itemsize, [q, kb, vb], [*q.strides[:3], hkv * d])
         args = [pm.data.ptr, pl.data.ptr, pacc.data.ptr, q, kb, vb, table, lens, h, hkv, sq, *q.strides[:3], chunk, n,

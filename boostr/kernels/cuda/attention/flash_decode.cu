@@ -1,4 +1,6 @@
-// Flash decoding (split-K over the keys) for contiguous and paged KV caches, and the LSE combine.
+// Flash decoding (split-K over the keys) for contiguous and paged KV caches on CUDA cores, and the LSE
+// combine. The backend runs these partial kernels for f32; f16 / bf16 run flash_decode_tc.cu (tensor
+// cores, one partial per CTA), whose partials the same combine merges.
 //
 // Formula: the keys of a (batch, KV head) are cut into chunks; per chunk and warp the partial
 // (m, l, acc) of the online softmax (log2 units, attn_common.cuh) is written, and the combine computes
@@ -157,23 +159,57 @@ DECODE_ENTRIES(96)
 DECODE_ENTRIES(128)
 DECODE_ENTRIES(256)
 
-// One CTA per row: out[row] = combine of its NP partials (see the header); lse may be null.
-extern "C" __global__ void __launch_bounds__(128)
+// One CTA of CB threads per row: out[row] = combine of its NP partials (see the header); lse may be null.
+// M and l by block reductions, the weights 2^(m_s - M) staged in shared memory CB at a time, then each
+// thread sums its dims d = tid + CB e (D <= 2 CB) over the partials in order.
+#define CB 128
+extern "C" __global__ void __launch_bounds__(CB)
     flash_decode_combine_${N}(${T}* __restrict__ out, float* __restrict__ lse, const float* __restrict__ pm,
                               const float* __restrict__ pl, const float* __restrict__ pacc, i64 NP, i64 D) {
+  __shared__ float red[CB / 32], w[CB];
   const i64 row = blockIdx.x;
+  const int tid = threadIdx.x, lane = tid & 31, wid = tid >> 5;
   const float* m = pm + row * NP;
   const float* l = pl + row * NP;
   float M = NEG_INF_F;
-  for (i64 s = 0; s < NP; ++s) M = fmaxf(M, m[s]);
+  for (i64 s = tid; s < NP; s += CB) M = fmaxf(M, m[s]);
+  M = warp_max(M);
+  if (lane == 0) red[wid] = M;
+  __syncthreads();
+  M = red[0];
+#pragma unroll
+  for (int i = 1; i < CB / 32; ++i) M = fmaxf(M, red[i]);
   const float Ms = safe_max(M);
+  __syncthreads();
   float tot = 0.f;
-  for (i64 s = 0; s < NP; ++s) tot += l[s] * exp2f(m[s] - Ms);
+  for (i64 s = tid; s < NP; s += CB) tot += l[s] * exp2f(m[s] - Ms);
+  tot = warp_sum(tot);
+  if (lane == 0) red[wid] = tot;
+  __syncthreads();
+  tot = 0.f;
+#pragma unroll
+  for (int i = 0; i < CB / 32; ++i) tot += red[i];
   const float inv = tot > 0.f ? 1.f / tot : 0.f;
-  for (i64 d = threadIdx.x; d < D; d += blockDim.x) {
-    float o = 0.f;
-    for (i64 s = 0; s < NP; ++s) o = fmaf(pacc[(row * NP + s) * D + d], exp2f(m[s] - Ms), o);
-    out[row * D + d] = put<${T}>(o * inv);
+  float o[2] = {0.f, 0.f};
+  for (i64 s0 = 0; s0 < NP; s0 += CB) {
+    __syncthreads();
+    if (s0 + tid < NP) w[tid] = exp2f(m[s0 + tid] - Ms);
+    __syncthreads();
+    const int ns = (int)(NP - s0 < CB ? NP - s0 : CB);
+    const float* pa = pacc + (row * NP + s0) * D;
+#pragma unroll 4
+    for (int u = 0; u < ns; ++u) {
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        const i64 d = tid + CB * e;
+        if (d < D) o[e] = fmaf(pa[u * D + d], w[u], o[e]);
+      }
+    }
   }
-  if (lse != nullptr && threadIdx.x == 0) lse[row] = tot > 0.f ? (Ms + log2f(tot)) * LN2_F : NEG_INF_F;
+#pragma unroll
+  for (int e = 0; e < 2; ++e) {
+    const i64 d = tid + CB * e;
+    if (d < D) out[row * D + d] = put<${T}>(o[e] * inv);
+  }
+  if (lse != nullptr && tid == 0) lse[row] = tot > 0.f ? (Ms + log2f(tot)) * LN2_F : NEG_INF_F;
 }
