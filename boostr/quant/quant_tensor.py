@@ -63,7 +63,11 @@ def _host_bytes(blocks: Any) -> np.ndarray:
 
 
 def byte_dtype(client: Any) -> _dt.DType:
-    """The dtype ``data`` has on ``client``: u8, or u32 words where u8 is not a storage dtype."""
+    """The dtype ``data`` has on ``client``: the client's ``quant_byte_dtype`` (u32 words on WebGPU,
+    whose quant kernels address words), else u8, or u32 words where u8 is not a storage dtype."""
+    forced = getattr(client, "quant_byte_dtype", None)
+    if forced is not None:
+        return forced  # type: ignore[no-any-return]
     return _dt.u8 if _dt.u8 in client.storage_dtypes else _dt.u32
 
 

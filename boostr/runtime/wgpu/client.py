@@ -40,6 +40,8 @@ class WgpuClient(ClientBase, *WGPU_HOOKS):  # type: ignore[misc]
     compute_dtypes = frozenset({_dt.f32, _dt.f16, _dt.bf16, _dt.i32, _dt.u32, _dt.i8, _dt.u8, _dt.bool_})
     storage_dtypes = compute_dtypes | {_dt.fp8_e4m3, _dt.fp8_e5m2}
     default_int = _dt.i32
+    quant_byte_dtype = _dt.u32
+    """QuantTensor block bytes live in u32 words here (the WGSL quant kernels address words)."""
     index_dtypes = frozenset({_dt.i32})
 
     def __init__(self, index: int = 0, mask_features: frozenset[str] = frozenset()) -> None:
