@@ -15,10 +15,11 @@ for cuda, the H100's HBM3) adds the roofline ``bandwidth / bytes per token`` and
 llama.cpp (``pip install llama-cpp-python``, a benchmark-only peer) runs on the same file with the same
 thread count when the model is a file it can read.
 
-``--blas-threads`` (default 1) sets ``OPENBLAS_NUM_THREADS`` before numpy loads: boostr's CPU attention
-kernels call ``np.dot`` inside numba, and OpenBLAS's own worker threads then spin on the same cores as
-numba's threads (on 2 cores a 128-token prefill measured 850 ms with OpenBLAS's default threads, 252 ms
-with one). llama.cpp uses no BLAS here.
+``--blas-threads N`` sets ``OPENBLAS_NUM_THREADS`` before numpy loads (default: not set). boostr's
+``generate`` itself runs with OpenBLAS limited to one thread (``boostr/ops/cpu/blas_threads.py``:
+OpenBLAS's worker threads spin on the cores numba's threads use; a 128-token prefill on 2 cores
+measured 850 ms with OpenBLAS's default threads, 252 ms with one), so the default measures what
+``boostr generate`` does. llama.cpp uses no BLAS here.
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ import tempfile
 import time
 from typing import Any
 
-if __name__ == "__main__":  # before numpy loads OpenBLAS: see --blas-threads
-    _i = sys.argv.index("--blas-threads") if "--blas-threads" in sys.argv else -1
-    os.environ["OPENBLAS_NUM_THREADS"] = sys.argv[_i + 1] if 0 <= _i < len(sys.argv) - 1 else "1"
+if __name__ == "__main__" and "--blas-threads" in sys.argv:  # before numpy loads OpenBLAS
+    _i = sys.argv.index("--blas-threads")
+    if _i < len(sys.argv) - 1:
+        os.environ["OPENBLAS_NUM_THREADS"] = sys.argv[_i + 1]
 
 import numpy as np
 
@@ -95,7 +97,7 @@ def bench_llama_cpp(path: str, ids: list[int], decode: int, threads: int, repeat
 
 OPS = (
     "quant_matmul quant_swiglu matmul add_rms_norm rms_norm apply_rope kv_cache_update flash_attention_fwd "
-    "quant_embedding embedding argmax cast contiguous mul silu"
+    "quant_embedding embedding argmax cast contiguous mul silu fused_decoder_layer"
 ).split()
 
 
@@ -147,8 +149,15 @@ def profile(model: Any, ids: list[int], steps: int = 32) -> None:
         model(x, model.new_cache(len(ids)), last_only=True).numpy()
         return time.perf_counter() - t
 
-    prefill()
-    stats, sec = op_times(c, prefill)
+    if c.kind == "cpu":  # as generate runs it: single-threaded OpenBLAS (see the module doc)
+        from boostr.ops.cpu.blas_threads import blas_threads
+
+        with blas_threads(1):
+            prefill()
+            stats, sec = op_times(c, prefill)
+    else:
+        prefill()
+        stats, sec = op_times(c, prefill)
     _table(f"prefill of {len(ids)} tokens ({c.device_name}), per forward", stats, 1, sec * 1e3)
     generate(model, ids[:4], max_tokens=4, ignore_eos=True)
     stats, r = op_times(c, lambda: generate(model, ids[:4], max_tokens=steps + 1, ignore_eos=True))
@@ -170,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--llama-cpp", action="store_true", help="also run llama.cpp (llama-cpp-python) on the file")
     p.add_argument("--profile", action="store_true", help="per-op profile of a prefill and of decode steps")
     p.add_argument("--bandwidth", type=float, default=None, help="device bandwidth in GB/s for the roofline")
-    p.add_argument("--blas-threads", default="1", help="OPENBLAS_NUM_THREADS (set before numpy loads; default 1)")
+    p.add_argument("--blas-threads", default=None, help="OPENBLAS_NUM_THREADS, set before numpy loads (default: "
+                   "not set; generate limits OpenBLAS to one thread itself)")  # fmt: skip
     args = p.parse_args(argv)
 
     import numba
@@ -204,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         if got is not None:
             rows.append(("llama.cpp cpu", got))
     bw = args.bandwidth or (3350.0 if model.client.kind == "cuda" else None)
-    blas = os.environ.get("OPENBLAS_NUM_THREADS", "default")
+    blas = os.environ.get("OPENBLAS_NUM_THREADS", "default (1 inside generate)")
     print(f"\n{len(ids)}-token prompt, {args.decode_tokens} decoded tokens, {threads} CPU threads, {blas} BLAS threads")
     print(f"{'':22s} {'prompt tok/s':>12s} {'decode tok/s':>12s} {'weight GB/s':>11s}" + ("  roofline" if bw else ""))
     for name, r in rows:

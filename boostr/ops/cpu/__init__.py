@@ -2,6 +2,7 @@
 
 from .attention import CpuAttention
 from .creation import CpuCreation
+from .decode_layer import CpuDecodeLayer
 from .elementwise import CpuElementwise
 from .indexing import CpuIndexing
 from .kv_cache import CpuKvCache
@@ -26,7 +27,7 @@ CPU_HOOKS: tuple[type, ...] = (
     CpuIndexing,
     CpuSort,
 )
-CPU_HOOKS += (CpuAttention, CpuQuant, CpuRoPE, CpuKvCache, CpuMlaAttention, CpuVarlenAttention)
+CPU_HOOKS += (CpuAttention, CpuQuant, CpuRoPE, CpuKvCache, CpuMlaAttention, CpuVarlenAttention, CpuDecodeLayer)
 CPU_HOOKS += (CpuQuantInt4,)
 
 __all__ = ["CPU_HOOKS"]

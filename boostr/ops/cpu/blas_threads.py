@@ -1,13 +1,13 @@
-"""Thread count of the BLAS that numba kernels call: scipy's bundled OpenBLAS, set for a scope.
+"""Thread count of the OpenBLAS libraries in the process (numpy's and scipy's), set for a scope.
 
-numba compiles ``np.dot`` inside ``@njit`` code to ``scipy.linalg.cython_blas``, so the CPU
-attention kernels (``kernels/cpu/attention*.py``) run scipy's OpenBLAS from inside numba's
-``prange`` threads. OpenBLAS then starts its own worker threads, which spin on the cores numba's
-threads already use (a 128-token prefill on 2 cores measured 850 ms with OpenBLAS's default
-threads, 252 ms with one). ``kernel_blas_threads(1)`` makes those calls single-threaded for a
-scope and restores the previous count after it. numpy's own BLAS (``np.matmul`` on arrays: the
-CPU ``matmul`` op, which is meant to use every core) is a separate library and is not touched;
-when scipy's OpenBLAS cannot be found (another BLAS vendor), the scope changes nothing.
+The CPU backend alternates numba's OpenMP threads with BLAS calls: the dequantize-then-matmul
+path of ``quant_matmul`` (more than 16 rows) multiplies with ``np.matmul`` (numpy's OpenBLAS) between
+numba kernels, and numba compiles ``np.dot`` inside the attention kernels to scipy's OpenBLAS.
+Each pool spin-waits after its parallel region on the cores the other needs: a 128-token prefill
+of the default model on 2 cores measured 800-930 ms with numpy's OpenBLAS on 2 threads, 265 ms on 1.
+``blas_threads(1)`` makes both libraries single-threaded for a scope (``generate`` uses it) and
+restores their previous counts after it, so numpy elsewhere in a program that imports boostr keeps
+its threads. A BLAS that is not OpenBLAS (MKL, Accelerate) is left alone.
 """
 
 from __future__ import annotations
@@ -19,57 +19,76 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-_LIB: list[tuple[Any, Any] | None] = []
+_LIBS: list[list[tuple[Any, Any]]] = []
+_SUFFIXES = ("", "64_", "_64")
+_PREFIXES = ("scipy_openblas", "openblas")
 
 
-def _scipy_openblas() -> tuple[Any, Any] | None:
-    """``(set_num_threads, get_num_threads)`` of scipy's bundled OpenBLAS, or None."""
-    if _LIB:
-        return _LIB[0]
-    funcs = None
+def _candidates() -> list[str]:
+    """Paths of the OpenBLAS shared libraries of numpy's and scipy's wheels, and any loaded one."""
+    paths: list[str] = []
+    for pkg in ("numpy", "scipy"):
+        try:
+            mod = __import__(pkg)
+        except ImportError:
+            continue
+        root = os.path.dirname(os.path.dirname(os.path.abspath(mod.__file__ or "")))
+        paths += sorted(glob.glob(os.path.join(root, f"{pkg}.libs", "*openblas*.so*")))
     try:
-        import scipy
+        with open("/proc/self/maps") as maps:
+            paths += [line.split()[-1] for line in maps if "openblas" in line and line.split()[-1].startswith("/")]
+    except OSError:
+        pass
+    seen: dict[str, str] = {}
+    for p in paths:
+        seen.setdefault(os.path.realpath(p), p)
+    return list(seen.values())
 
-        root = os.path.dirname(os.path.dirname(os.path.abspath(scipy.__file__)))
-        for path in sorted(glob.glob(os.path.join(root, "scipy.libs", "libscipy_openblas*.so*"))):
+
+def _openblas() -> list[tuple[Any, Any]]:
+    """``(set_num_threads, get_num_threads)`` of every OpenBLAS found (looked up once)."""
+    if _LIBS:
+        return _LIBS[0]
+    found: list[tuple[Any, Any]] = []
+    for path in _candidates():
+        try:
             lib = ctypes.CDLL(path)
-            for prefix in ("scipy_openblas", "openblas"):
-                set_fn = getattr(lib, prefix + "_set_num_threads", None)
-                get_fn = getattr(lib, prefix + "_get_num_threads", None)
+        except OSError:
+            continue
+        for prefix in _PREFIXES:
+            for suffix in _SUFFIXES:
+                set_fn = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
+                get_fn = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
                 if set_fn is not None and get_fn is not None:
                     set_fn.argtypes, set_fn.restype, get_fn.restype = [ctypes.c_int], None, ctypes.c_int
-                    funcs = (set_fn, get_fn)
+                    found.append((set_fn, get_fn))
                     break
-            if funcs is not None:
-                break
-    except (ImportError, OSError):
-        funcs = None
-    _LIB.append(funcs)
-    return funcs
+            else:
+                continue
+            break
+    _LIBS.append(found)
+    return found
 
 
-def kernel_blas_threads_now() -> int | None:
-    """The current thread count of the numba kernels' BLAS (None when it cannot be read)."""
-    funcs = _scipy_openblas()
-    return None if funcs is None else int(funcs[1]())
+def blas_thread_counts() -> list[int]:
+    """The current thread count of each OpenBLAS found (empty when there is none)."""
+    return [int(get_fn()) for _, get_fn in _openblas()]
 
 
 @contextmanager
-def kernel_blas_threads(n: int) -> Iterator[None]:
-    """Within the scope, the BLAS called from numba kernels uses ``n`` threads (restored after)."""
-    funcs = _scipy_openblas()
-    if funcs is None:
-        yield
-        return
-    before = int(funcs[1]())
-    if before == n:
-        yield
-        return
-    funcs[0](n)
+def blas_threads(n: int) -> Iterator[None]:
+    """Within the scope every OpenBLAS found uses ``n`` threads; the previous counts are restored after."""
+    libs = _openblas()
+    before = [int(get_fn()) for _, get_fn in libs]
+    for (set_fn, _), b in zip(libs, before, strict=True):
+        if b != n:
+            set_fn(n)
     try:
         yield
     finally:
-        funcs[0](before)
+        for (set_fn, _), b in zip(libs, before, strict=True):
+            if b != n:
+                set_fn(b)
 
 
-__all__ = ["kernel_blas_threads", "kernel_blas_threads_now"]
+__all__ = ["blas_thread_counts", "blas_threads"]

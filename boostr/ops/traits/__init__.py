@@ -8,6 +8,7 @@ add a generic composite body that a backend may override with a fused kernel.
 from .attention import AttentionOps
 from .attention_projection import AttentionProjectionOps
 from .creation import CreationOps, Generator
+from .decode_layer import DecodeLayerOps
 from .elementwise import ElementwiseOps
 from .indexing import IndexingOps
 from .kv_cache import KvCacheOps
@@ -25,7 +26,7 @@ from .varlen_attention import VarlenAttentionOps
 PRIMITIVE_TRAITS = (CreationOps, ElementwiseOps, ReduceOps, NormOps, MatmulOps, ShapeOps, IndexingOps, SortOps)
 ALL_TRAITS = (
     *PRIMITIVE_TRAITS, AttentionOps, QuantOps, RoPEOps, KvCacheOps, VarlenAttentionOps, KvCacheQuantOps,
-    MlaAttentionOps, AttentionProjectionOps,
+    MlaAttentionOps, AttentionProjectionOps, DecodeLayerOps,
 )  # fmt: skip
 
 __all__ = ["ALL_TRAITS", "PRIMITIVE_TRAITS", "Generator"]
