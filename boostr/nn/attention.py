@@ -115,7 +115,7 @@ class Attention(Module):
         if getattr(cache, "paged", False):  # nn.PagedKVCache: positions live on the device
             return cache.attend(self, x, layer)  # type: ignore[union-attr, no-any-return]
         c = x.client
-        b, s, _ = x.shape
+        s = x.shape[1]
         q, k, v = self._qkv_heads(x, pos)
         if cache is not None:
             cache.write(layer, k, v, pos)
@@ -125,11 +125,16 @@ class Attention(Module):
         else:
             kk, vv, kv_len = c.contiguous(k), c.contiguous(v), s
         out, _ = c.flash_attention_fwd(q, kk, vv, causal=True, window=self.window, kv_seq_len=kv_len)
+        return self._project_out(out, x)
+
+    def _project_out(self, out: Tensor, x: Tensor) -> Tensor:
+        """Heads ``out [B, H, S, D]`` merged to ``[B, S, H * D]`` in ``x``'s dtype, through ``o_proj``."""
+        b, _, s, _ = out.shape
         hd = self.n_heads * self.head_dim
         out = out.reshape(b, 1, hd) if s == 1 and out.is_contiguous() else out.permute(0, 2, 1, 3).reshape(b, s, hd)
         if out.dtype is not x.dtype:
-            out = c.cast(out, x.dtype)
-        return self.o_proj(out)
+            out = x.client.cast(out, x.dtype)
+        return self.o_proj(out)  # type: ignore[no-any-return]
 
     def extra_repr(self) -> str:
         return f"heads={self.n_heads}, kv_heads={self.n_kv_heads}, head_dim={self.head_dim}, window={self.window}"

@@ -128,11 +128,7 @@ class PagedKVCache:
         if kb.dtype is not q.dtype:
             q = c.cast(q, kb.dtype)
         out = c.paged_attention_fwd(q, kb, vb, self.block_table, self.context_lens, causal=True)
-        hd = attn.n_heads * attn.head_dim
-        out = out.reshape(b, 1, hd) if s == 1 and out.is_contiguous() else out.permute(0, 2, 1, 3).reshape(b, s, hd)
-        if out.dtype is not x.dtype:
-            out = c.cast(out, x.dtype)
-        return attn.o_proj(out)  # type: ignore[no-any-return]
+        return attn._project_out(out, x)  # type: ignore[no-any-return]
 
 
 __all__ = ["PagedKVCache"]

@@ -90,7 +90,6 @@ def test_fast_launch_packs_arguments_like_cupy(monkeypatch: pytest.MonkeyPatch) 
 
     stream = SimpleNamespace(ptr=1234)
     fake_cupy = SimpleNamespace(ndarray=type("nd", (), {}), cuda=SimpleNamespace(get_current_stream=lambda: stream))
-    monkeypatch.setattr(kmod, "_CPOINTER", object())
     monkeypatch.setattr(kmod, "_CUPY", fake_cupy)
     monkeypatch.setattr(kmod, "_DRIVER", SimpleNamespace(launchKernel=launch_kernel))
     st = kmod.KernelStruct(np.array([3, -4, 5]))

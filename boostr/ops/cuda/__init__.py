@@ -24,6 +24,6 @@ CUDA_HOOKS = (CudaMemory, CudaCreation, CudaElementwise, CudaReduce, CudaNorm, C
 CUDA_HOOKS += (CudaQuant,)  # type: ignore[assignment]
 CUDA_HOOKS += (CudaAttention, CudaRoPE, CudaKvCache, CudaKvCacheQuant)  # type: ignore[assignment]
 CUDA_HOOKS += (CudaAttentionAlibi, CudaVarlenAttention)  # type: ignore[assignment]
-CUDA_HOOKS = (CudaQuantInt4, *CUDA_HOOKS)  # type: ignore[assignment]  # before CudaQuant: see quant_int4.py
+CUDA_HOOKS += (CudaQuantInt4,)  # type: ignore[assignment]
 
 __all__ = ["CUDA_HOOKS"]

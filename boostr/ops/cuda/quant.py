@@ -30,6 +30,7 @@ import numpy as np
 from ... import dtype as _dt
 from ...errors import UnsupportedDType
 from ...quant.formats import FORMATS, QuantFormat
+from ...quant.quant_tensor import QuantTensor
 from ...runtime.cuda.kernels import Params
 from ...tensor import Tensor
 from ..traits.quant import QuantOps
@@ -243,9 +244,11 @@ class CudaQuant(QuantOps, CudaHookBase):
 
     def quant_matmul(self, x: Tensor, w: Any) -> Tensor:
         """``x @ W^T`` with quantized ``W``; see ``QuantOps.quant_matmul``. f16 / bf16 ``x`` of more
-        than ``GEMV_MAX_M`` rows multiplies f16 weight tiles (f32 accumulation) instead of f32 ones."""
+        than ``GEMV_MAX_M`` rows multiplies f16 weight tiles (f32 accumulation) instead of f32 ones;
+        everything else (4-bit ``Int4QuantTensor`` weights included) takes the trait's path."""
         if (
-            not isinstance(x, Tensor)
+            type(w) is not QuantTensor
+            or not isinstance(x, Tensor)
             or x.client is not self
             or x.dtype not in (_dt.f16, _dt.bf16)
             or x.ndim == 0

@@ -5,10 +5,6 @@
   in registers (columns along lanes for AWQ / GPTQ, K along lanes for NF4), f32 sums;
 - larger M: weight row tiles (``TILE_BYTES`` at most, f32) dequantized and multiplied by cuBLAS
   SGEMM through CuPy; the whole float W is never held.
-
-This mixin precedes ``CudaQuant`` in the client's MRO (``CUDA_HOOKS``) because that one's
-``quant_matmul`` takes f16 / bf16 activations of many rows for GGUF formats itself: 4-bit weights
-go to the trait's ``Int4QuantOps`` here, anything else to the next class.
 """
 
 from __future__ import annotations
@@ -50,16 +46,6 @@ class CudaQuantInt4(CudaHookBase):
     int4_caps: ClassVar[dict[str, frozenset[str]]] = {"dequantize": frozenset(FORMATS),
                                                       "quant_matmul": frozenset(FORMATS)}  # fmt: skip
     int4_dequant_dtypes: frozenset[_dt.DType] = frozenset(OUT_DTYPES)
-
-    def quant_matmul(self, x: Tensor, w: Any) -> Tensor:
-        """``x @ W^T`` with quantized ``W``; see ``QuantOps.quant_matmul``."""
-        from ...quant.int4 import Int4QuantTensor
-
-        if isinstance(w, Int4QuantTensor):
-            self._check_tensor("x", x)  # type: ignore[attr-defined]
-            self._check_quant("w", w)  # type: ignore[attr-defined]
-            return self._int4_matmul_op(x, w)  # type: ignore[attr-defined, no-any-return]
-        return super().quant_matmul(x, w)  # type: ignore[misc, no-any-return]
 
     def _int4_dequantize(self, w: Any, out: Tensor) -> None:
         self._int4_rows(w, out, 0, w.shape[0])

@@ -6,7 +6,7 @@ hash and the compiled cubin is kept on disk under ``boostr.config.cache_dir("cud
 to a temp file, then renamed atomically). ``name_expressions`` are never used: every entry
 point is ``extern "C"`` and named ``<op>_<variant>_<dtype>``.
 
-Launch arguments (see ``pack``): a Tensor becomes its element pointer (storage + offset), a
+Launch arguments (see ``_fast_launch``): a Tensor becomes its element pointer (storage + offset), a
 ``KernelStruct`` is passed by value from host memory, None is a null pointer, Python ints are
 int64 and floats are double (kernel parameters are declared ``i64`` / ``double`` / pointers).
 """
@@ -29,7 +29,6 @@ from ...tensor import Tensor
 
 OPTIONS: tuple[str, ...] = ("-std=c++17",)
 Params = tuple[tuple[str, object], ...]
-_CPOINTER: Any = None
 _ELF_MAGIC = b"\x7fELF"
 
 
@@ -118,23 +117,6 @@ class KernelCache:
         return path
 
 
-def pack(args: Sequence[Any], cpointer: Any) -> list[Any]:
-    """Kernel arguments as CuPy's launcher takes them (the fallback launcher; see the module doc)."""
-    out: list[Any] = []
-    for a in args:
-        if isinstance(a, Tensor):
-            out.append(a.storage.data.ptr + a.offset * a.dtype.itemsize)
-        elif isinstance(a, KernelStruct):
-            out.append(cpointer(a.buf.ctypes.data))
-        elif a is None:
-            out.append(0)
-        elif isinstance(a, bool):
-            out.append(int(a))
-        else:
-            out.append(a)
-    return out
-
-
 MAX_ARGS = 64
 
 
@@ -207,33 +189,21 @@ def _fast_launch(fn: Any, g: tuple[int, ...], block: int, args: Sequence[Any], s
 
 
 def launch(fn: Any, grid: int | tuple[int, ...], block: int, args: Sequence[Any], shared: int = 0) -> None:
-    """THE launch helper: launch ``fn`` on CuPy's current stream with ``args`` packed as CuPy would.
+    """THE launch helper: ``cuLaunchKernel`` of ``fn`` on CuPy's current stream (``_fast_launch``).
 
     ``grid`` is a block count or a (x, y, z) tuple; the structs referenced by ``args`` stay alive
-    until cuLaunchKernel has copied the parameters (it does so before returning). Launches go
-    straight to ``cuLaunchKernel`` (``_fast_launch``); CuPy's ``Function.__call__`` is the fallback
-    where the driver binding is missing.
+    until cuLaunchKernel has copied the parameters (it does so before returning).
     """
-    global _CPOINTER, _DRIVER, _CUPY
+    global _DRIVER, _CUPY
     g = (grid,) if isinstance(grid, int) else tuple(grid)
     if len(args) > MAX_ARGS:
         raise ValueError(f"at most {MAX_ARGS} kernel arguments, received {len(args)}")
-    if _CPOINTER is None:
+    if _DRIVER is None:
         import cupy
-        from cupy.cuda.function import CPointer
+        from cupy_backends.cuda.api import driver
 
-        try:
-            from cupy_backends.cuda.api import driver
-
-            _DRIVER = driver if hasattr(driver, "launchKernel") else None
-        except ImportError:
-            _DRIVER = None
-        _CUPY = cupy
-        _CPOINTER = CPointer
-    if _DRIVER is not None and hasattr(fn, "ptr"):
-        _fast_launch(fn, g, block, args, shared)
-        return
-    fn(g, (block,), pack(args, _CPOINTER), shared_mem=shared)
+        _DRIVER, _CUPY = driver, cupy
+    _fast_launch(fn, g, block, args, shared)
 
 
 def flat_grid(n: int, block: int = 256, cap: int = 1 << 22) -> int:
