@@ -23,14 +23,37 @@ if TYPE_CHECKING:
     from .runtime.client import ClientBase
 
 
+_STRIDES: dict[tuple[int, ...], tuple[int, ...]] = {}  # contiguous strides by shape (bounded)
+
+
 def contiguous_strides(shape: Sequence[int]) -> tuple[int, ...]:
     """Row-major strides (in elements) for ``shape``."""
+    key = shape if type(shape) is tuple else tuple(shape)
+    got = _STRIDES.get(key)
+    if got is not None:
+        return got
     strides = []
     acc = 1
-    for n in reversed(shape):
+    for n in reversed(key):
         strides.append(acc)
-        acc *= max(n, 1)
-    return tuple(reversed(strides))
+        acc *= max(int(n), 1)
+    out = tuple(reversed(strides))
+    if len(_STRIDES) >= 4096:
+        _STRIDES.clear()
+    _STRIDES[key] = out
+    return out
+
+
+def _strides_contiguous(shape: tuple[int, ...], strides: tuple[int, ...]) -> bool:
+    """Row-major contiguity of ``strides`` over ``shape`` (size-1 dims may have any stride)."""
+    expect = 1
+    for n, s in zip(reversed(shape), reversed(strides), strict=True):
+        if n == 1:
+            continue
+        if s != expect:
+            return False
+        expect *= n
+    return True
 
 
 def normalize_dim(dim: int, ndim: int, arg: str = "dim") -> int:
@@ -46,6 +69,11 @@ def normalize_dim(dim: int, ndim: int, arg: str = "dim") -> int:
 def _shape_arg(shape: tuple[Any, ...], arg: str = "shape") -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
+    for n in shape:  # hot path: a tuple of plain ints is returned as is
+        if type(n) is not int:
+            break
+    else:
+        return shape
     out = []
     for n in shape:
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
@@ -61,7 +89,7 @@ class Tensor(TensorMath):
     ``offset + sum(i * s for i, s in zip(idx, strides))`` of ``storage``.
     """
 
-    __slots__ = ("__weakref__", "_storage", "client", "dtype", "offset", "shape", "strides")
+    __slots__ = ("__weakref__", "_contig", "_storage", "client", "dtype", "offset", "shape", "strides")
 
     def __init__(
         self,
@@ -74,9 +102,12 @@ class Tensor(TensorMath):
     ) -> None:
         self._storage = storage
         self.shape: tuple[int, ...] = tuple(int(n) for n in shape)
-        self.strides: tuple[int, ...] = (
-            contiguous_strides(self.shape) if strides is None else tuple(int(s) for s in strides)
-        )
+        if strides is None:
+            self.strides: tuple[int, ...] = contiguous_strides(self.shape)
+            self._contig: bool | None = True
+        else:
+            self.strides = tuple(int(s) for s in strides)
+            self._contig = None  # computed on first is_contiguous()
         self.offset = int(offset)
         self.dtype = dtype
         self.client = client
@@ -115,14 +146,11 @@ class Tensor(TensorMath):
         return self.numel * self.dtype.itemsize
 
     def is_contiguous(self) -> bool:
-        expect = 1
-        for n, s in zip(reversed(self.shape), reversed(self.strides), strict=True):
-            if n == 1:
-                continue
-            if s != expect:
-                return False
-            expect *= n
-        return True
+        """Row-major contiguous (size-1 dims may have any stride); computed once per tensor."""
+        c = self._contig
+        if c is None:
+            c = self._contig = _strides_contiguous(self.shape, self.strides)
+        return c
 
     def __len__(self) -> int:
         if not self.shape:
@@ -139,7 +167,11 @@ class Tensor(TensorMath):
 
     def reshape(self, *shape: Any) -> Tensor:
         """A view with a new shape (one dim may be -1); copies only if the strides forbid a view."""
-        new = list(_shape_arg(shape))
+        fixed = _shape_arg(shape)
+        if self.is_contiguous() and -1 not in fixed and (not fixed or min(fixed) >= 0):
+            if math.prod(fixed) == math.prod(self.shape):  # hot path: a contiguous view, nothing to infer
+                return _contiguous_view(self._storage, fixed, self.offset, self.dtype, self.client)
+        new = list(fixed)
         if new.count(-1) > 1:
             raise InvalidArgument("shape", f"only one -1 allowed, received {tuple(new)}")
         if -1 in new:
@@ -352,6 +384,23 @@ class Tensor(TensorMath):
             yield self[i]
 
     __hash__ = object.__hash__
+
+
+_new_tensor = Tensor.__new__
+
+
+def _contiguous_view(storage: Any, shape: tuple[int, ...], offset: int, dtype: DType, client: Any) -> Tensor:
+    """A row-major contiguous Tensor over ``storage`` from trusted internal values (no validation:
+    ``shape`` is a tuple of non-negative ints that fits the storage from ``offset``)."""
+    t = _new_tensor(Tensor)
+    t._storage = storage
+    t.shape = shape
+    t.strides = contiguous_strides(shape)
+    t._contig = True
+    t.offset = offset
+    t.dtype = dtype
+    t.client = client
+    return t
 
 
 def _basic_index(t: Tensor, key: Any) -> tuple[list[int], list[int], int]:

@@ -9,6 +9,7 @@ validation helpers the traits use. Backends implement ``runtime.hooks.KernelHook
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from .. import dtype as _dt
 from ..dtype import DType
 from ..errors import InvalidArgument, UnsupportedDType
 from ..ops.traits import ALL_TRAITS
-from ..tensor import Tensor
+from ..tensor import Tensor, _contiguous_view
 
 
 @dataclass
@@ -49,6 +50,9 @@ class ClientBase(*ALL_TRAITS):  # type: ignore[misc]
         self.device_name = self.kind if self.kind == "cpu" else f"{self.kind}:{index}"
         self.transfers = TransferCounter()
         self._lock = threading.Lock()
+        # validated hot-path plans of the op front ends (ops/traits), keyed per op by the
+        # operand kinds they were validated for; bounded (cleared when full)
+        self._op_plans: dict[Any, Any] = {}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.device_name}>"
@@ -109,11 +113,12 @@ class ClientBase(*ALL_TRAITS):  # type: ignore[misc]
     # ------------------------------------------------------------- helpers
     def _new(self, shape: Sequence[int], dtype: DType) -> Tensor:
         """A new contiguous tensor with undefined contents."""
-        shape = tuple(int(n) for n in shape)
-        numel = 1
-        for n in shape:
-            numel *= n
-        return Tensor(self._k_alloc(numel, dtype), shape, dtype, self)
+        dims = shape if type(shape) is tuple else tuple(shape)
+        for n in dims:
+            if type(n) is not int:
+                dims = tuple(int(n) for n in dims)
+                break
+        return _contiguous_view(self._k_alloc(math.prod(dims), dtype), dims, 0, dtype, self)
 
     def _check_tensor(self, arg: str, x: Any) -> Tensor:
         if not isinstance(x, Tensor):

@@ -7,7 +7,6 @@ element strides of up to 4 operands over one shape, flat index walked row-major.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
@@ -25,6 +24,8 @@ MAX_OPS = 4
 
 STORAGE_NP: dict[DType, np.dtype] = {d: d.np_dtype for d in _dt.ALL_DTYPES}
 STORAGE_NP.update({_dt.bf16: np.dtype(np.uint16), _dt.fp8_e4m3: np.dtype(np.uint8), _dt.fp8_e5m2: np.dtype(np.uint8)})
+STORAGE_BY_NAME: dict[str, np.dtype] = {d.name: nd for d, nd in STORAGE_NP.items()}
+"""``STORAGE_NP`` keyed by dtype name (a str key hashes in a fraction of a DType's time)."""
 
 CTYPE: dict[DType, str] = {
     _dt.f64: "double", _dt.f32: "float", _dt.f16: "f16_t", _dt.bf16: "bf16_t", _dt.fp8_e4m3: "e4m3_t",
@@ -41,7 +42,9 @@ class CudaHookBase:
     sm_count: int
     _multi: bool
     _device: Any
+    _plans: dict[Any, Any]
     _launch: Callable[..., None]
+    _launch_packed: Callable[..., None]
     _launch_flat: Callable[..., None]
     _cp_view: Callable[[Tensor], Any]
     _scope: Callable[[], AbstractContextManager[None]]
@@ -71,12 +74,29 @@ def acc_params(dt: DType) -> Params:
 
 
 def contiguous(*ts: Tensor | None) -> bool:
-    return all(t is None or t.is_contiguous() for t in ts)
+    for t in ts:
+        if t is not None and not t.is_contiguous():
+            return False
+    return True
 
 
 def aligned16(*ts: Tensor | None) -> bool:
     """Every tensor's first element sits on a 16-byte boundary."""
-    return all(t is None or (t.storage.data.ptr + t.offset * t.dtype.itemsize) % 16 == 0 for t in ts)
+    for t in ts:
+        if t is not None and (t._storage.data.ptr + t.offset * t.dtype.itemsize) % 16:
+            return False
+    return True
+
+
+MAX_PLANS = 4096
+
+
+def remember(plans: dict[Any, Any], key: Any, value: Any) -> Any:
+    """Store a hook's launch plan under ``key`` (the dict is cleared when it holds ``MAX_PLANS``)."""
+    if len(plans) >= MAX_PLANS:
+        plans.clear()
+    plans[key] = value
+    return value
 
 
 def coalesce(shape: Sequence[int], strides: Sequence[Sequence[int]]) -> tuple[list[int], list[list[int]]]:
@@ -132,10 +152,10 @@ def as_i64(v: int) -> int:
 
 def next_pow2(n: int, lo: int = 32, hi: int = 1024) -> int:
     """The power of two >= n, clamped to [lo, hi] (block sizes)."""
-    return max(lo, min(hi, 1 << max(0, math.ceil(math.log2(max(n, 1))))))
+    return max(lo, min(hi, 1 << (max(n, 1) - 1).bit_length()))
 
 
 __all__ = [
-    "CTYPE", "CudaHookBase", "MAXD", "STORAGE_NP", "acc_ctype", "acc_params", "aligned16", "as_i64", "coalesce",
-    "contiguous", "layout", "next_pow2", "scalar_bits", "t_params",
+    "CTYPE", "CudaHookBase", "MAXD", "MAX_PLANS", "STORAGE_BY_NAME", "STORAGE_NP", "acc_ctype", "acc_params",
+    "aligned16", "as_i64", "coalesce", "contiguous", "layout", "next_pow2", "remember", "scalar_bits", "t_params",
 ]  # fmt: skip

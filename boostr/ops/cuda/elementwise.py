@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...runtime.cuda.kernels import dptr, flat_grid, signature
 from ...runtime.hooks import BINARY_OPS, UNARY_OPS
 from ...tensor import Tensor
-from ._util import STORAGE_NP, CudaHookBase, contiguous, layout, scalar_bits, t_params
+from ._util import STORAGE_NP, CudaHookBase, contiguous, layout, remember, scalar_bits, t_params
 
 _UNARY = {op: i for i, op in enumerate(UNARY_OPS)}
 _BINARY = {op: i for i, op in enumerate(BINARY_OPS)}
 _ZEROS = (0,) * 64
+_SIG_UNARY = signature("ppii")  # out, x, n, op
+_SIG_BINARY = signature("pppfiiii")  # out, a, b, b as float, b as int, mode, n, op
 # tensor-tensor ops that CuPy's own ufuncs compute identically on native dtypes (one rounding,
 # integer wraparound): used for contiguous operands, where CuPy's kernel and launch path win
 _NATIVE = frozenset(d for d, nd in STORAGE_NP.items() if nd == d.np_dtype and d.kind != "b")
@@ -36,7 +39,11 @@ class CudaElementwise(CudaHookBase):
         name = x.dtype.name
         rel = "cuda/elementwise/unary.cu"
         if x.is_contiguous():
-            self._launch_flat(rel, f"unary_contig_{name}", t_params(x.dtype), n, [out, x, n, _UNARY[op]])
+            key = ("unary_contig", name)
+            kfn = self._plans.get(key)
+            if kfn is None:
+                kfn = remember(self._plans, key, self.kernels.function(rel, f"unary_contig_{name}", t_params(x.dtype)))
+            self._launch_packed(kfn, flat_grid(n), 256, 0, _SIG_UNARY, dptr(out), dptr(x), n, _UNARY[op])
         else:
             lay = layout(x.shape, [x.strides])
             self._launch_flat(rel, f"unary_strided_{name}", t_params(x.dtype), n, [out, x, n, _UNARY[op], lay])
@@ -46,8 +53,9 @@ class CudaElementwise(CudaHookBase):
         dt = a.dtype
         bt = b if isinstance(b, Tensor) else None
         mode = 0 if bt is not None else (2 if swap else 1)
-        bsf = float(b) if bt is None and dt.is_float else 0.0
-        bsi = int(b) if bt is None and not dt.is_float else 0
+        isf = dt.kind == "f"
+        bsf = float(b) if bt is None and isf else 0.0
+        bsi = int(b) if bt is None and not isf else 0
         rel = "cuda/elementwise/binary.cu"
         if bt is not None and n >= CUPY_MIN_NUMEL and op in _CUPY_BINARY and dt in _NATIVE and contiguous(a, bt):
             fn = getattr(self.cp, _CUPY_BINARY[op])
@@ -57,9 +65,14 @@ class CudaElementwise(CudaHookBase):
             else:
                 fn(_flat(a), _flat(bt), out=_flat(out))
             return
-        if contiguous(a, bt):
-            args: list[Any] = [out, a, bt, bsf, bsi, mode, n, _BINARY[op]]
-            self._launch_flat(rel, f"binary_contig_{dt.name}", t_params(dt), n, args)
+        if a.is_contiguous() and (bt is None or bt.is_contiguous()):
+            key = ("binary_contig", dt.name)
+            kfn = self._plans.get(key)
+            if kfn is None:
+                kfn = remember(self._plans, key, self.kernels.function(rel, f"binary_contig_{dt.name}", t_params(dt)))
+            bp = 0 if bt is None else dptr(bt)
+            self._launch_packed(kfn, flat_grid(n), 256, 0, _SIG_BINARY, dptr(out), dptr(a), bp, bsf, bsi, mode, n,
+                                _BINARY[op])  # fmt: skip
         else:
             lay = layout(a.shape, [a.strides, bt.strides if bt is not None else _ZEROS[: a.ndim]])
             args = [out, a, bt, bsf, bsi, mode, n, _BINARY[op], lay]

@@ -3,36 +3,46 @@
 
 from __future__ import annotations
 
-from ... import dtype as _dt
+from ...runtime.cuda.kernels import dptr, signature
 from ...tensor import Tensor
-from ._util import CudaHookBase, acc_params, aligned16
-from .reduce import row_launch
+from ._util import CudaHookBase, aligned16
+from .reduce import row_plan
+
+_RMS = "cuda/norm/rms_norm.cu"
+_SIG_RMS = signature("pppifii")  # out, x, weight, c, eps, cache, vec
+_SIG_LAYER = signature("ppppifii")  # out, x, weight, bias, c, eps, cache, vec
+_SIG_ADD_RMS = signature("pppppifii")  # out, sum, x, residual, weight, c, eps, cache, vec
 
 
-def _setup(x: Tensor, *tensors: Tensor) -> tuple[int, int, int, int, bool, bool]:
-    r, c = x.shape
-    vec = c % (16 // x.dtype.itemsize) == 0 and aligned16(x, *tensors)
-    threads, shared, cache = row_launch(c, x.dtype.itemsize, 8 if x.dtype is _dt.f64 else 4, vec)
-    return r, c, threads, shared, cache, vec
+def _p(t: Tensor | None) -> int:
+    return 0 if t is None else dptr(t)
+
+
+def _vec(x: Tensor, *tensors: Tensor) -> bool:
+    """16-byte vector loads: rows a whole number of 16-byte words, every operand 16-byte aligned."""
+    return x.shape[1] % (16 // x.dtype.itemsize) == 0 and aligned16(x, *tensors)
 
 
 class CudaNorm(CudaHookBase):
     def _k_rms_norm(self, x: Tensor, weight: Tensor | None, eps: float, out: Tensor) -> None:
-        r, c, threads, shared, cache, vec = _setup(x, out)
-        args = [out, x, weight, c, float(eps), int(cache), int(vec)]
-        self._launch("cuda/norm/rms_norm.cu", f"rms_norm_rows_{x.dtype.name}", acc_params(x.dtype), r, threads, args,
-                     shared)  # fmt: skip
+        r, c = x.shape
+        vec = _vec(x, out)
+        fn, threads, shared, cache = row_plan(self, _RMS, "rms_norm", x.dtype, c, vec)
+        self._launch_packed(fn, r, threads, shared, _SIG_RMS, dptr(out), dptr(x), _p(weight), c, float(eps), cache,
+                            int(vec))  # fmt: skip
 
     def _k_layer_norm(self, x: Tensor, weight: Tensor | None, bias: Tensor | None, eps: float, out: Tensor) -> None:
-        r, c, threads, shared, cache, vec = _setup(x, out)
-        args = [out, x, weight, bias, c, float(eps), int(cache), int(vec)]
-        self._launch("cuda/norm/layer_norm.cu", f"layer_norm_rows_{x.dtype.name}", acc_params(x.dtype), r, threads,
-                     args, shared)  # fmt: skip
+        r, c = x.shape
+        vec = _vec(x, out)
+        fn, threads, shared, cache = row_plan(self, "cuda/norm/layer_norm.cu", "layer_norm", x.dtype, c, vec)
+        self._launch_packed(fn, r, threads, shared, _SIG_LAYER, dptr(out), dptr(x), _p(weight), _p(bias), c,
+                            float(eps), cache, int(vec))  # fmt: skip
 
     def _k_add_rms_norm(
         self, x: Tensor, residual: Tensor, weight: Tensor | None, eps: float, out: Tensor, sum_out: Tensor
     ) -> None:
-        r, c, threads, shared, cache, vec = _setup(x, out, residual, sum_out)
-        args = [out, sum_out, x, residual, weight, c, float(eps), int(cache), int(vec)]
-        self._launch("cuda/norm/rms_norm.cu", f"add_rms_norm_rows_{x.dtype.name}", acc_params(x.dtype), r, threads,
-                     args, shared)  # fmt: skip
+        r, c = x.shape
+        vec = _vec(x, out, residual, sum_out)
+        fn, threads, shared, cache = row_plan(self, _RMS, "add_rms_norm", x.dtype, c, vec)
+        self._launch_packed(fn, r, threads, shared, _SIG_ADD_RMS, dptr(out), dptr(sum_out), dptr(x), dptr(residual),
+                            _p(weight), c, float(eps), cache, int(vec))  # fmt: skip

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 from ...errors import InvalidArgument
-from ...tensor import Tensor, normalize_dim
+from ...tensor import Tensor, _contiguous_view, normalize_dim
 
 
 def broadcast_shapes(*shapes: Sequence[int], args: Sequence[str] = ()) -> tuple[int, ...]:
@@ -65,6 +66,9 @@ def last_dim_rows(x: Tensor, dim: int) -> tuple[Tensor, list[int]]:
     d = normalize_dim(dim, x.ndim) if x.ndim else 0
     if x.ndim == 0:
         return x.reshape(1, 1), []
+    if d == x.ndim - 1 and x.is_contiguous():  # hot path: rows are already last and contiguous
+        rows = math.prod(x.shape[:-1])
+        return _contiguous_view(x._storage, (rows, x.shape[d]), x.offset, x.dtype, x.client), list(x.shape)
     order = [i for i in range(x.ndim) if i != d] + [d]
     xp = x.permute(*order)
     rows = 1
@@ -79,6 +83,8 @@ def rows_back(y2d: Tensor, perm_shape: list[int], dim: int, ndim: int) -> Tensor
         return y2d.reshape(())
     d = normalize_dim(dim, ndim)
     y = y2d.reshape(*perm_shape[:-1], y2d.shape[-1])
+    if d == ndim - 1:  # the last dim never moved
+        return y
     order = list(range(ndim - 1))
     order.insert(d, ndim - 1)
     return y.permute(*order)

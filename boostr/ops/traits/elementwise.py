@@ -19,6 +19,7 @@ from ._base import TraitBase
 from ._util import broadcast_shapes
 
 Operand = Tensor | bool | int | float
+_MAX_PLANS = 4096  # ClientBase._op_plans is cleared when it reaches this many entries
 
 
 def _scalar_as(value: bool | int | float, dt: DType) -> bool | int | float:
@@ -166,6 +167,48 @@ class ElementwiseOps(TraitBase):
         Arithmetic on two bools runs in the default int dtype; ``div`` on integers
         gives f32 (true division); comparisons and logical ops give bool.
         """
+        # hot path: operand kinds seen before on this client skip validation and promotion
+        # (the plan, (compute dtype, output dtype), is stored by _binary_checked once it passed)
+        if type(a) is Tensor and a.client is self:
+            if type(b) is Tensor:
+                if b.client is self:
+                    plan = self._op_plans.get((op, a.dtype.name, b.dtype.name))
+                    if plan is not None:
+                        return self._binary_run(op, a, b, plan[0], plan[1])
+            elif type(b) is float or type(b) is int or type(b) is bool:
+                plan = self._op_plans.get((op, a.dtype.name, type(b)))
+                if plan is not None and (op != "pow" or b >= 0):
+                    return self._binary_run(op, a, b, plan[0], plan[1])
+        elif type(b) is Tensor and b.client is self and (type(a) is float or type(a) is int or type(a) is bool):
+            plan = self._op_plans.get((op, type(a), b.dtype.name))
+            if plan is not None:
+                return self._binary_run(op, a, b, plan[0], plan[1])
+        return self._binary_checked(op, a, b)
+
+    def _binary_run(self, op: str, a: Operand, b: Operand, dt: DType, out_dt: DType) -> Tensor:
+        """Broadcast, allocate and launch a validated binary op computed in ``dt``."""
+        if type(a) is Tensor:
+            if type(b) is Tensor:
+                shape = a.shape if a.shape == b.shape else broadcast_shapes(a.shape, b.shape, args=("a", "b"))
+                out = self._new(shape, out_dt)
+                if out.numel:
+                    ca = a if a.dtype is dt else self.cast(a, dt)
+                    cb = b if b.dtype is dt else self.cast(b, dt)
+                    self._k_binary(op, _expanded(ca, shape), _expanded(cb, shape), out)
+                return out
+            assert not isinstance(b, Tensor)
+            out = self._new(a.shape, out_dt)
+            if out.numel:
+                self._k_binary(op, a if a.dtype is dt else self.cast(a, dt), _scalar_as(b, dt), out)
+            return out
+        assert isinstance(b, Tensor) and not isinstance(a, Tensor)
+        out = self._new(b.shape, out_dt)
+        if out.numel:
+            self._k_binary(op, b if b.dtype is dt else self.cast(b, dt), _scalar_as(a, dt), out, swap=True)
+        return out
+
+    def _binary_checked(self, op: str, a: Operand, b: Operand) -> Tensor:
+        """``binary`` with every check; stores the operand kinds' plan for the hot path."""
         if op not in BINARY_OPS:
             raise InvalidArgument("op", f"expected one of {BINARY_OPS}, received {op!r}")
         for name, v in (("a", a), ("b", b)):
@@ -185,20 +228,12 @@ class ElementwiseOps(TraitBase):
                 raise InvalidArgument("b", f"integer pow needs a non-negative exponent, received {b}")
         self._check_compute(op, dt)
         out_dt = _dt.bool_ if op in COMPARE_OPS or op in LOGICAL_OPS else dt
-        ta = a if isinstance(a, Tensor) else None
-        tb = b if isinstance(b, Tensor) else None
-        shape = broadcast_shapes(*(t.shape for t in (ta, tb) if t is not None), args=("a", "b"))
-        out = self._new(shape, out_dt)
-        if not out.numel:
-            return out
-        if ta is not None and tb is not None:
-            self._k_binary(op, _expanded(self.cast(ta, dt), shape), _expanded(self.cast(tb, dt), shape), out)
-        elif ta is not None:
-            self._k_binary(op, _expanded(self.cast(ta, dt), shape), _scalar_as(b, dt), out)  # type: ignore[arg-type]
-        else:
-            assert tb is not None
-            self._k_binary(op, _expanded(self.cast(tb, dt), shape), _scalar_as(a, dt), out, swap=True)  # type: ignore[arg-type]
-        return out
+        ka = a.dtype.name if isinstance(a, Tensor) else type(a)
+        kb = b.dtype.name if isinstance(b, Tensor) else type(b)
+        if len(self._op_plans) >= _MAX_PLANS:
+            self._op_plans.clear()
+        self._op_plans[(op, ka, kb)] = (dt, out_dt)
+        return self._binary_run(op, a, b, dt, out_dt)
 
     def add(self, a: Operand, b: Operand) -> Tensor:
         return self.binary("add", a, b)

@@ -9,18 +9,35 @@ from __future__ import annotations
 
 from ... import dtype as _dt
 from ...errors import InvalidArgument
-from ...tensor import Tensor, normalize_dim
+from ...tensor import Tensor, _contiguous_view, normalize_dim
 from ._base import TraitBase
 from ._util import last_dim_rows, move_to_rows, normalize_dims, rows_back
 
 Dims = int | tuple[int, ...] | list[int] | None
+_MAX_PLANS = 4096  # ClientBase._op_plans is cleared when it reaches this many entries
 
 
 class ReduceOps(TraitBase):
     """Reductions and row-wise ops."""
 
     def _reduce(self, op: str, x: Tensor, dim: Dims, keepdim: bool) -> Tensor:
+        # hot path: a contiguous x of a (dtype, shape, dim, keepdim) seen before reduces its
+        # trailing dims as an [R, C] view (the plan is stored by _reduce_checked)
+        if type(x) is Tensor and x.client is self and (dim is None or type(dim) is int) and type(keepdim) is bool:
+            plan = self._op_plans.get((op, x.dtype.name, x.shape, dim, keepdim))
+            if plan is not None and x.is_contiguous():
+                cast_dt, out_dt, r, c, out_shape = plan
+                if cast_dt is not None:
+                    x = self.cast(x, cast_dt)
+                out = self._new((r,), out_dt)
+                self._k_reduce(op, _contiguous_view(x._storage, (r, c), x.offset, x.dtype, self), out)
+                return _contiguous_view(out._storage, out_shape, 0, out_dt, self)
+        return self._reduce_checked(op, x, dim, keepdim)
+
+    def _reduce_checked(self, op: str, x: Tensor, dim: Dims, keepdim: bool) -> Tensor:
+        """``_reduce`` with every check; stores a plan for the hot path when one applies."""
         self._check_tensor("x", x)
+        x_in = x
         dims = normalize_dims(dim, x.ndim)
         if op in ("any", "all"):
             x = self.cast(x, _dt.bool_)
@@ -46,6 +63,12 @@ class ReduceOps(TraitBase):
                 self._k_fill(out, {"sum": 0, "prod": 1, "any": False, "all": True}[op])
         elif out.numel:
             self._k_reduce(op, x2, out)
+            trailing = dims == tuple(range(x.ndim - len(dims), x.ndim))
+            if trailing and x_in.is_contiguous() and (dim is None or type(dim) is int) and type(keepdim) is bool:
+                plan = (x.dtype if x is not x_in else None, out_dt, x2.shape[0], x2.shape[1], tuple(out_shape))
+                if len(self._op_plans) >= _MAX_PLANS:
+                    self._op_plans.clear()
+                self._op_plans[(op, x_in.dtype.name, x_in.shape, dim, keepdim)] = plan
         return out.reshape(*out_shape)
 
     def sum(self, x: Tensor, dim: Dims = None, keepdim: bool = False) -> Tensor:

@@ -16,10 +16,10 @@ import numpy as np
 from ... import dtype as _dt
 from ...dtype import DType
 from ...ops.cuda import CUDA_HOOKS
-from ...ops.cuda._util import STORAGE_NP
+from ...ops.cuda._util import STORAGE_BY_NAME, STORAGE_NP
 from ...tensor import Tensor
 from ..client import ClientBase
-from .kernels import KernelCache, flat_grid, launch
+from .kernels import KernelCache, flat_grid, launch, packed_launch
 
 _DLPACK_CUDA = 2  # kDLCUDA
 
@@ -44,6 +44,9 @@ class CudaClient(*CUDA_HOOKS, ClientBase):  # type: ignore[misc]
         self.sm_count = int(props["multiProcessorCount"])
         self.compute_capability = str(self._device.compute_capability)
         self.kernels = KernelCache(cupy, self.compute_capability)
+        self._ndarray = cupy.ndarray
+        # hot-path launch plans of the hooks, keyed by the hook (see ops/cuda/_util.py: ``plan``)
+        self._plans: dict[Any, Any] = {}
 
     # ----------------------------------------------------------- device scope
     @contextlib.contextmanager
@@ -73,6 +76,15 @@ class CudaClient(*CUDA_HOOKS, ClientBase):  # type: ignore[misc]
         else:
             launch(fn, grid, block, args, shared)
 
+    def _launch_packed(self, fn: Any, grid: int, block: int, shared: int, sig: Any, *values: Any) -> None:
+        """Launch an already looked-up kernel ``fn`` over a 1-D ``grid`` with its parameters packed
+        by ``sig`` (``runtime.cuda.kernels.signature``): the hooks' hot path."""
+        if self._multi:
+            with self._device:
+                packed_launch(fn, grid, block, shared, sig, values)
+        else:
+            packed_launch(fn, grid, block, shared, sig, values)
+
     def _launch_flat(
         self, relpath: str, entry: str, params: tuple[tuple[str, object], ...], n: int, args: list[Any]
     ) -> None:
@@ -93,8 +105,8 @@ class CudaClient(*CUDA_HOOKS, ClientBase):  # type: ignore[misc]
     def _k_alloc(self, numel: int, dtype: DType) -> Any:
         if self._multi:
             with self._device:
-                return self.cp.ndarray((numel,), STORAGE_NP[dtype])
-        return self.cp.ndarray((numel,), STORAGE_NP[dtype])
+                return self._ndarray((numel,), STORAGE_BY_NAME[dtype.name])
+        return self._ndarray((numel,), STORAGE_BY_NAME[dtype.name])
 
     def _k_upload(self, arr: np.ndarray, dtype: DType) -> Any:
         self._count("h2d")

@@ -14,6 +14,7 @@ int64 and floats are double (kernel parameters are declared ``i64`` / ``double``
 from __future__ import annotations
 
 import os
+import struct
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -133,6 +134,8 @@ class _ArgSlots(threading.local):
         self.slot = [base + 8 * i for i in range(MAX_ARGS)]
         self.ptrs[:] = self.slot
         self.params = int(self.ptrs.ctypes.data)
+        self.raw = self.vals.data.cast("B")  # the value slots as bytes (packed_launch)
+        self.all = (self.vals, self.f64, self.ptrs, self.params, self.raw)  # one thread-local lookup per launch
 
 
 _SLOTS: _ArgSlots | None = None
@@ -140,52 +143,95 @@ _DRIVER: Any = None
 _CUPY: Any = None
 
 
-def _fast_launch(fn: Any, g: tuple[int, ...], block: int, args: Sequence[Any], shared: int) -> None:
+def _init_driver() -> None:
+    global _DRIVER, _CUPY
+    if _DRIVER is None:
+        import cupy
+        from cupy_backends.cuda.api import driver
+
+        _DRIVER, _CUPY = driver, cupy
+
+
+def _fast_launch(fn: Any, gx: int, gy: int, gz: int, block: int, args: Sequence[Any], shared: int) -> None:
     """``cuLaunchKernel`` with the argument slots filled here: a tenth of CuPy's per-argument cost.
 
     Same packing as CuPy's launcher: pointers, Python ints (int64), Python floats (double),
-    structs by value from their host buffer; numpy scalars as their own bytes.
+    structs by value from their host buffer; numpy scalars as their own bytes. At most
+    ``MAX_ARGS`` arguments (``launch`` checks; hooks calling ``fast_launch`` pass fixed lists).
     """
     global _SLOTS
     slots = _SLOTS
     if slots is None:
         slots = _SLOTS = _ArgSlots()
-    vals, f64, ptrs = slots.vals, slots.f64, slots.ptrs
-    structs = []
-    for i, a in enumerate(args):
-        t = type(a)
-        if t is Tensor:
-            vals[i] = a.storage.data.ptr + a.offset * a.dtype.itemsize
-        elif t is int:
-            vals[i] = a
-        elif t is float:
-            f64[i] = a
-        elif a is None:
-            vals[i] = 0
-        elif t is bool:
-            vals[i] = int(a)
-        elif t is KernelStruct:
-            ptrs[i] = a.buf.ctypes.data
-            structs.append(i)
-        elif isinstance(a, np.generic):
-            vals[i] = 0
-            raw = np.frombuffer(a.tobytes(), dtype=np.uint8)
-            vals[i : i + 1].view(np.uint8)[: raw.size] = raw
-        elif isinstance(a, _CUPY.ndarray):
-            vals[i] = a.data.ptr
-        elif isinstance(a, int):  # int subclasses (IntEnum)
-            vals[i] = int(a)
-        else:
-            raise TypeError(f"kernel argument {i}: cannot pass a {t.__name__}")
-    gx = g[0]
-    gy = g[1] if len(g) > 1 else 1
-    gz = g[2] if len(g) > 2 else 1
+    if _DRIVER is None:
+        _init_driver()
+    vals, f64, ptrs, params, _ = slots.all
+    structs: list[int] | None = None
     try:
+        for i, a in enumerate(args):
+            t = type(a)
+            if t is Tensor:
+                vals[i] = a._storage.data.ptr + a.offset * a.dtype.itemsize
+            elif t is int:
+                vals[i] = a
+            elif t is float:
+                f64[i] = a
+            elif a is None:
+                vals[i] = 0
+            elif t is bool:
+                vals[i] = int(a)
+            elif t is KernelStruct:
+                ptrs[i] = a.buf.ctypes.data
+                if structs is None:
+                    structs = [i]
+                else:
+                    structs.append(i)
+            elif isinstance(a, np.generic):
+                vals[i] = 0
+                raw = np.frombuffer(a.tobytes(), dtype=np.uint8)
+                vals[i : i + 1].view(np.uint8)[: raw.size] = raw
+            elif isinstance(a, _CUPY.ndarray):
+                vals[i] = a.data.ptr
+            elif isinstance(a, int):  # int subclasses (IntEnum)
+                vals[i] = int(a)
+            else:
+                raise TypeError(f"kernel argument {i}: cannot pass a {t.__name__}")
         _DRIVER.launchKernel(fn.ptr, gx, gy, gz, block, 1, 1, shared, _CUPY.cuda.get_current_stream().ptr,
-                             slots.params, 0)  # fmt: skip
+                             params, 0)  # fmt: skip
     finally:
-        for i in structs:
-            ptrs[i] = slots.slot[i]
+        if structs is not None:  # the struct slots point back at the value memory
+            for i in structs:
+                ptrs[i] = slots.slot[i]
+
+
+def signature(kinds: str) -> struct.Struct:
+    """The packer of a kernel's parameters for ``packed_launch``: one char per parameter, ``p`` a
+    device pointer, ``i`` an int64, ``f`` a double (each an 8-byte slot, as ``_fast_launch`` packs)."""
+    if len(kinds) > MAX_ARGS or set(kinds) - set("pif"):
+        raise ValueError(f"expected at most {MAX_ARGS} of 'p', 'i', 'f', received {kinds!r}")
+    return struct.Struct("=" + kinds.replace("p", "q").replace("i", "q").replace("f", "d"))
+
+
+def dptr(t: Tensor) -> int:
+    """The device address of ``t``'s first element (storage pointer + offset)."""
+    return int(t._storage.data.ptr + t.offset * t.dtype.itemsize)
+
+
+def packed_launch(fn: Any, grid: int, block: int, shared: int, sig: struct.Struct, values: tuple[Any, ...]) -> None:
+    """``cuLaunchKernel`` over a 1-D ``grid`` with the parameters packed by ``sig`` (see ``signature``)
+    in one call: the hot path of the hooks whose arguments are pointers (``dptr``), ints and floats."""
+    slots = _SLOTS
+    if slots is None or _DRIVER is None:
+        _fast_launch(fn, grid, 1, 1, block, list(values), shared)  # first launch: sets everything up
+        return
+    _, _, _, params, raw = slots.all
+    try:
+        sig.pack_into(raw, 0, *values)
+    except struct.error:  # a value out of int64 range: the generic packer raises numpy's error
+        _fast_launch(fn, grid, 1, 1, block, list(values), shared)
+        return
+    _DRIVER.launchKernel(fn.ptr, grid, 1, 1, block, 1, 1, shared, _CUPY.cuda.get_current_stream().ptr,
+                         params, 0)  # fmt: skip
 
 
 def launch(fn: Any, grid: int | tuple[int, ...], block: int, args: Sequence[Any], shared: int = 0) -> None:
@@ -194,16 +240,16 @@ def launch(fn: Any, grid: int | tuple[int, ...], block: int, args: Sequence[Any]
     ``grid`` is a block count or a (x, y, z) tuple; the structs referenced by ``args`` stay alive
     until cuLaunchKernel has copied the parameters (it does so before returning).
     """
-    global _DRIVER, _CUPY
-    g = (grid,) if isinstance(grid, int) else tuple(grid)
+    if isinstance(grid, int):
+        gx, gy, gz = grid, 1, 1
+    else:
+        g = tuple(grid)
+        gx = g[0]
+        gy = g[1] if len(g) > 1 else 1
+        gz = g[2] if len(g) > 2 else 1
     if len(args) > MAX_ARGS:
         raise ValueError(f"at most {MAX_ARGS} kernel arguments, received {len(args)}")
-    if _DRIVER is None:
-        import cupy
-        from cupy_backends.cuda.api import driver
-
-        _DRIVER, _CUPY = driver, cupy
-    _fast_launch(fn, g, block, args, shared)
+    _fast_launch(fn, gx, gy, gz, block, args, shared)
 
 
 def flat_grid(n: int, block: int = 256, cap: int = 1 << 22) -> int:
