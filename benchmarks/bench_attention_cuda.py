@@ -9,7 +9,8 @@ Rows (bf16 on the first CUDA device):
 - backward, the same shapes: TFLOP/s with 2.5x the forward FLOPs (FlashAttention-2's convention);
 - decode (Sq = 1), batch 8, 32 query / 8 KV heads, D128, context 32k: KV-read TB/s
   (2*B*Hkv*ctx*D*2 bytes per call), boostr contiguous vs torch (enable_gqa), and boostr's paged decode
-  (block size 16, shuffled block table) against its contiguous decode.
+  (block size 16, shuffled block table) against its contiguous decode, and boostr's ALiBi decode
+  (``alibi_slopes=``, same shape, contiguous) against the dense one.
 A backend that refuses a shape shows n/a. Target (issue 5): forward >= 0.6x torch FLASH, decode >=
 2.4 TB/s, paged within 10% of contiguous. Runs in well under 90 s on an H100.
 """
@@ -129,6 +130,9 @@ def _decode(cu: Any, torch: Any, reps: int) -> None:
         t = _torch_run(torch, p, (b, h, hkv, 1, ctx, d), False, False, reps) if torch else None
         vals[p] = nbytes / t / 1e12 if t else None
     _row(f"decode B{b} {h}/{hkv} D{d} ctx{ctx}", vals, "TB/s KV read")
+    sl = cu.alibi_slopes(h)
+    alibi = nbytes / _time(lambda: cu.flash_attention_fwd(q, kv[0], kv[1], alibi_slopes=sl), cu.sync, reps) / 1e12
+    print(f"{'alibi decode (same shape)':<40}{alibi:10.4g}  TB/s KV read; alibi / dense = {alibi / contig:.3f}")
     kv.clear()  # free the contiguous cache before the paged one
     mb = ctx // bs
     n = b * mb

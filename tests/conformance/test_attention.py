@@ -134,6 +134,47 @@ def test_bwd_vs_reference_and_finite_differences(client, case):  # type: ignore[
     _check_bwd(client, case)
 
 
+# f16 / bf16 backward (the tensor-core kernels on CUDA: D 64 / 128, 64-row blocks): lengths that are not
+# multiples of the blocks, GQA G = 4, causal + window, kv_seq_len < Sk, fully masked rows (lse = -inf).
+HALF_BWD_CASES = [
+    (1, 8, 2, 150, 150, 128, True, 0, None),
+    (2, 4, 4, 70, 135, 64, False, 0, 100),
+    (1, 8, 2, 150, 200, 64, True, 40, 170),
+    (1, 4, 1, 140, 75, 128, True, 0, None),  # Sq > Sk: the first 65 rows see no key
+    (1, 4, 2, 100, 90, 128, True, 24, 80),  # window + Sq > kv_seq_len: masked rows, partial key tiles
+]
+# NMSE bound of a half-precision gradient: P and dS are rounded to the dtype as tensor-core operands
+# (FlashAttention-2), every sum accumulates in f32 (an emulation gives ~1e-7 for f16, ~6e-6 for bf16).
+HALF_BWD_NMSE = {"f16": 1e-6, "bf16": 5e-5}
+
+
+def check_half_grads(grads, ref, dt, backend, mask=None):  # type: ignore[no-untyped-def]
+    """f16/bf16 gradients against the float64 reference of the rounded inputs; rows of ``dq`` [..., Sq, D] whose
+    ``mask`` row is empty must be exactly 0."""
+    for got, want in zip(grads, ref):
+        assert got.dtype is dt
+        c = assert_close(got.numpy().astype(np.float64), want, dt, backend, scale=4)
+        assert c.nmse < HALF_BWD_NMSE[dt.name], c
+    if mask is not None:
+        assert np.all(grads[0].numpy()[..., ~mask.any(1), :] == 0)
+
+
+@pytest.mark.parametrize("dt", [_dt.f16, _dt.bf16], ids=str)
+@pytest.mark.parametrize("case", HALF_BWD_CASES, ids=str)
+def test_bwd_half(client, case, dt):  # type: ignore[no-untyped-def]
+    if dt not in client.compute_dtypes:
+        pytest.skip(f"{dt} not computed on {client.device_name}")
+    b, h, hkv, sq, sk, d, causal, window, kvl = case
+    don = np.random.default_rng(2).standard_normal((b, h, sq, d)).astype(np.float32)
+    q, k, v, do = (client.from_numpy(a, dt) for a in (*_qkv(b, h, hkv, sq, sk, d, seed=1), don))
+    kw = {"causal": causal, "window": window, "kv_seq_len": kvl}
+    out, lse = client.flash_attention_fwd(q, k, v, **kw)
+    grads = client.flash_attention_bwd(do, q, k, v, out, lse, **kw)
+    mask = attention_mask(sq, sk, causal, window, kvl)
+    ref = attention_bwd_ref(*(t.numpy().astype(np.float64) for t in (do, q, k, v)), mask, 1.0 / math.sqrt(d))
+    check_half_grads(grads, ref, dt, client.device_name, mask)
+
+
 @pytest.mark.parametrize("case", [FWD_CASES[2], FWD_CASES[7], FWD_CASES[9], DECODE_CASES[0]], ids=str)
 def test_fused_matches_generic(client, case):  # type: ignore[no-untyped-def]
     b, h, hkv, sq, sk, d, causal, window, kvl = case

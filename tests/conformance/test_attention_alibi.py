@@ -32,6 +32,17 @@ CASES = [
     (2, 8, 2, 1, 40, 64, True, 0, None),  # decode
 ]
 
+# ALiBi decode, Sq = 1 (split-K flash decoding on CUDA): (B, H, Hkv, Sk, D, causal, window, kv_seq_len)
+DECODE = [
+    (2, 32, 8, 1, 128, True, 0, None),  # context 1
+    (1, 32, 8, 7, 64, False, 0, None),  # context 7, inside one key tile
+    (2, 32, 1, 300, 128, True, 0, None),  # MQA: 32 rows of one KV head (two row groups on tensor cores)
+    (1, 32, 8, 5000, 128, False, 0, None),  # many splits
+    (1, 32, 8, 5000, 96, True, 0, 4097),  # kv_seq_len < Sk moves the query position
+    (2, 16, 16, 300, 80, False, 0, 259),  # MHA, D 80, kv_seq_len < Sk
+    (1, 32, 8, 300, 64, True, 100, None),  # window: the visible keys start past 0
+]
+
 
 def _inputs(case, seed=0):  # type: ignore[no-untyped-def]
     b, h, hkv, sq, sk, d = case[:6]
@@ -65,6 +76,34 @@ def test_alibi_fwd(client, case, dt):  # type: ignore[no-untyped-def]
     ro, rl = attention_ref(qn, kn, vn, causal, window, kvl, bias=bias)
     assert out.shape == (b, h, sq, d) and out.dtype is dt and lse.dtype is _dt.f32
     assert_close(out.numpy().astype(np.float64), ro, dt, client.device_name, scale=20)
+    assert_close(lse.numpy(), rl, _dt.f32, client.device_name, scale=20)
+
+
+def _decode_slopes(h: int, large: bool) -> np.ndarray:
+    """f32 slopes: the standard series, or 1/64 .. 16 (the bias dominates the scores in the steep heads)."""
+    return (np.geomspace(1.0 / 64, 16.0, h) if large else alibi_slopes_ref(h)).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    ("case", "dt", "large"),
+    [(c, t, False) for c in DECODE for t in (_dt.f32, _dt.f16, _dt.bf16)]
+    + [(c, t, True) for c in (DECODE[1], DECODE[3], DECODE[4]) for t in (_dt.f32, _dt.f16, _dt.bf16)],
+    ids=str,
+)
+def test_alibi_decode(client, case, dt, large):  # type: ignore[no-untyped-def]
+    if dt not in client.compute_dtypes:
+        pytest.skip(f"{dt} not computed on {client.device_name}")
+    b, h, hkv, sk, d, causal, window, kvl = case
+    q, k, v = (client.from_numpy(a, dt) for a in _inputs((b, h, hkv, 1, sk, d)))
+    sl = _decode_slopes(h, large)
+    out, lse = client.flash_attention_fwd(
+        q, k, v, causal=causal, window=window, kv_seq_len=kvl, alibi_slopes=client.from_numpy(sl)
+    )
+    bias = alibi_flash_bias_ref(sl.astype(np.float64), 1, sk, kvl)
+    qn, kn, vn = (t.numpy().astype(np.float64) for t in (q, k, v))
+    ro, rl = attention_ref(qn, kn, vn, causal, window, kvl, bias=bias)
+    assert out.shape == (b, h, 1, d) and out.dtype is dt and lse.shape == (b, h, 1) and lse.dtype is _dt.f32
+    assert_close(out.numpy().astype(np.float64), ro, dt, client.device_name, scale=10)
     assert_close(lse.numpy(), rl, _dt.f32, client.device_name, scale=20)
 
 
@@ -103,6 +142,36 @@ def test_alibi_bwd_vs_reference_and_finite_differences(client, case):  # type: i
     assert abs(fd - analytic) <= 1e-3 * max(1.0, abs(fd)), (fd, analytic)
 
 
+# f16 / bf16 backward (the tensor-core kernels on CUDA: D 64 / 128, 64-row blocks): lengths off the blocks,
+# GQA G = 4, kv_seq_len < Sk, window + fully masked rows. NMSE bounds as test_attention.HALF_BWD_NMSE.
+HALF_BWD = [
+    (1, 8, 2, 150, 140, 64, True, 0, None),
+    (1, 4, 4, 90, 150, 128, False, 0, 120),
+    (1, 8, 2, 130, 70, 128, True, 20, None),  # Sq > Sk: the first 60 rows see no key
+]
+
+
+@pytest.mark.parametrize("dt", [_dt.f16, _dt.bf16], ids=str)
+@pytest.mark.parametrize("case", HALF_BWD, ids=str)
+def test_alibi_bwd_half(client, case, dt):  # type: ignore[no-untyped-def]
+    if dt not in client.compute_dtypes:
+        pytest.skip(f"{dt} not computed on {client.device_name}")
+    _b, h, _hkv, sq, sk, d, causal, window, kvl = case
+    qn, kn, vn = _inputs(case, seed=1)
+    q, k, v, do = (client.from_numpy(a, dt) for a in (qn, kn, vn, np.random.default_rng(2).standard_normal(qn.shape)))
+    kw = {"causal": causal, "window": window, "kv_seq_len": kvl, "alibi_slopes": _slopes(client, h)}
+    out, lse = client.flash_attention_fwd(q, k, v, **kw)
+    grads = client.flash_attention_bwd(do, q, k, v, out, lse, **kw)
+    bias = alibi_flash_bias_ref(alibi_slopes_ref(h), sq, sk, kvl)
+    mask = attention_mask(sq, sk, causal, window, kvl)
+    ref = attention_bwd_ref(*(t.numpy().astype(np.float64) for t in (do, q, k, v)), mask, 1.0 / math.sqrt(d), bias=bias)
+    for got, want in zip(grads, ref):
+        assert got.dtype is dt
+        c = assert_close(got.numpy().astype(np.float64), want, dt, client.device_name, scale=4)
+        assert c.nmse < {"f16": 1e-6, "bf16": 5e-5}[dt.name], c
+    assert np.all(grads[0].numpy()[..., ~mask.any(1), :] == 0)
+
+
 @pytest.mark.parametrize("case", [CASES[2], CASES[5], CASES[6]], ids=str)
 def test_alibi_fused_matches_generic(client, case):  # type: ignore[no-untyped-def]
     _b, h, _hkv, _sq, sk, d, causal, window, kvl = case
@@ -121,9 +190,10 @@ def test_alibi_fused_matches_generic(client, case):  # type: ignore[no-untyped-d
         assert_close(a.numpy(), e.numpy(), _dt.f32, client.device_name, scale=50)
 
 
-def test_alibi_makes_no_transfer(client):  # type: ignore[no-untyped-def]
-    q, k, v = (client.from_numpy(a) for a in _inputs(CASES[1]))
-    sl = _slopes(client, 4)
+@pytest.mark.parametrize("case", [CASES[1], CASES[6]], ids=str)
+def test_alibi_makes_no_transfer(client, case):  # type: ignore[no-untyped-def]
+    q, k, v = (client.from_numpy(a) for a in _inputs(case))
+    sl = _slopes(client, case[1])
     with client.count_transfers() as t:
         client.flash_attention_fwd(q, k, v, causal=True, alibi_slopes=sl)
     assert t.total == 0

@@ -76,6 +76,31 @@ def test_varlen_bwd_f16(client):  # type: ignore[no-untyped-def]
         assert_close(got.numpy().astype(np.float64), want, _dt.f16, client.device_name, scale=50)
 
 
+# f16 / bf16 backward (the tensor-core kernels on CUDA: D 64 / 128, 64-row blocks): sequences longer than a
+# block and off its multiples, an empty one, one with queries but no key, causal Sq > Sk (masked rows).
+HALF_CU = [([0, 70, 70, 75, 205, 305], [0, 130, 131, 131, 260, 340]), ([0, 150, 151], [0, 100, 101])]
+
+
+@pytest.mark.parametrize("dt", [_dt.f16, _dt.bf16], ids=str)
+@pytest.mark.parametrize(("cu", "causal", "d"), [(HALF_CU[0], True, 64), (HALF_CU[0], False, 128),
+                                                 (HALF_CU[1], True, 128)], ids=str)  # fmt: skip
+def test_varlen_bwd_half(client, cu, causal, d, dt):  # type: ignore[no-untyped-def]
+    if dt not in client.compute_dtypes:
+        pytest.skip(f"{dt} not computed on {client.device_name}")
+    cu_q, cu_k = cu
+    lens = [max(b - a for a, b in itertools.pairwise(c)) for c in cu]
+    q, k, v, do = (client.from_numpy(a, dt) for a in _data(cu_q, cu_k, 8, 2, d))
+    out, lse = client.varlen_attention_fwd(q, k, v, cu_q, cu_k, *lens, causal=causal)
+    grads = client.varlen_attention_bwd(do, q, k, v, out, lse, cu_q, cu_k, *lens, causal=causal)
+    ref = varlen_attention_bwd_ref(
+        *(t.numpy().astype(np.float64) for t in (do, q, k, v)), cu_q, cu_k, causal, 1.0 / math.sqrt(d)
+    )
+    for got, want in zip(grads, ref):
+        assert got.dtype is dt
+        c = assert_close(got.numpy().astype(np.float64), want, dt, client.device_name, scale=4)
+        assert c.nmse < {"f16": 1e-6, "bf16": 5e-5}[dt.name], c
+
+
 def test_varlen_bwd_bad_inputs(client):  # type: ignore[no-untyped-def]
     q = client.zeros(6, 2, 32)
     k = client.zeros(5, 2, 32)

@@ -55,11 +55,15 @@ def kernel_variants() -> Iterator[Variant]:
         yield "cuda/attention/flash_fwd_tc.cu", (("N", d.name), ("BF", int(d is _dt.bf16)))
         for rel in ("alibi_fwd_tc", "varlen_fwd_tc"):  # ops/cuda/alibi.py, varlen_attention.py
             yield f"cuda/attention/{rel}.cu", (("N", d.name), ("BF", int(d is _dt.bf16)))
+        for rel in ("flash_bwd_tc", "alibi_bwd_tc", "varlen_bwd_tc"):  # tensor-core backward (attention.bwd_plan)
+            yield f"cuda/attention/{rel}.cu", (("N", d.name), ("BF", int(d is _dt.bf16)))
         yield "cuda/attention/flash_decode_tc.cu", (("N", d.name), ("BF", int(d is _dt.bf16)))
+        yield "cuda/attention/alibi_decode_tc.cu", (("N", d.name), ("BF", int(d is _dt.bf16)))  # ops/cuda/alibi.py
     for d in (_dt.f32, _dt.f16, _dt.bf16):
         for rel in ("flash_fwd", "flash_decode", "flash_bwd", "alibi_fwd", "alibi_bwd", "varlen_fwd", "varlen_bwd"):
             yield f"cuda/attention/{rel}.cu", t_params(d)
         yield "cuda/position/rope.cu", t_params(d)
+    yield "cuda/attention/alibi_decode.cu", t_params(_dt.f32)  # ALiBi decode on CUDA cores: f32 only (alibi.py)
     for d in (_dt.f64, _dt.f32, _dt.f16, _dt.bf16):
         yield "cuda/kv/kv_quant.cu", t_params(d)
     for w, u in ((1, "unsigned char"), (2, "unsigned short"), (4, "unsigned int"), (8, "u64")):

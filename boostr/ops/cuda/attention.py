@@ -4,20 +4,21 @@ for every other (dtype, head dim), flash decoding for Sq == 1 and a SIMT FA2 bac
 Kernels (``kernels/cuda/attention``): ``flash_fwd_tc.cu`` (mma.sync m16n8k16 + ldmatrix, cp.async
 double-buffered K/V), ``flash_fwd.cu`` (SIMT forward), ``flash_decode_tc.cu`` (f16/bf16 split-K decode
 partials on tensor cores, one CTA per (batch, KV head, split) serving the whole query group),
-``flash_decode.cu`` (SIMT f32 decode partials + the log-sum-exp combine), ``flash_bwd.cu`` (delta, dq, dk/dv
-passes).
+``flash_decode.cu`` (SIMT f32 decode partials + the log-sum-exp combine), ``flash_bwd_tc.cu`` (f16/bf16,
+D 64/128: delta, dq, dk/dv passes on tensor cores) and ``flash_bwd.cu`` (the SIMT backward of every other
+(dtype, head dim)).
 f64 runs the generic composite (as on the CPU). Inputs whose last dim is strided, or whose rows are not
 16-byte aligned on the tensor-core path, are copied once; every other view is read in place.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from ... import dtype as _dt
-from ...runtime.cuda.kernels import KernelStruct
+from ...runtime.cuda.kernels import KernelStruct, Params
 from ...tensor import Tensor
 from ..generic import attention as _gen
 from ..generic import attention_bwd as _gen_bwd
@@ -28,6 +29,7 @@ from ._util import CudaHookBase, t_params
 FUSED = (_dt.f32, _dt.f16, _dt.bf16)
 TC_DIMS = (64, 128)
 TC_BM, TC_BN, SIMT_BM, SIMT_BN, NW = 64, 64, 16, 32, 4
+TC_BWD_BLOCK, SIMT_BWD_BLOCK = 64, 16  # backward query / key block rows (flash_bwd_tc.cu, flash_bwd.cu)
 SMEM_DEFAULT = 48 * 1024
 _SMEM_SET: dict[int, int] = {}
 
@@ -76,6 +78,35 @@ def vec_ok(d: int, itemsize: int, tensors: list[Tensor], strides: list[int]) -> 
     if nbytes not in (8, 16):
         return False
     return all(_ptr(t) % nbytes == 0 for t in tensors) and all(s % e == 0 for s in strides)
+
+
+class BwdPlan(NamedTuple):
+    """How the backward of one (dtype, head dim) runs: kernel file, entry infix, blocks, shared memory."""
+
+    rel: str  # kernels/cuda/attention/<stem>_bwd[_tc].cu
+    params: Params
+    tc: str  # entry infix: "_tc" on tensor cores (bwd_dq_tc128_bf16), "" on the SIMT kernels (bwd_dq128_f32)
+    qb: int  # dq: query rows per CTA
+    kb: int  # dk/dv: keys per CTA
+    dq_smem: int
+    dkdv_smem: int
+
+
+def bwd_plan(stem: str, dt: _dt.DType, d: int) -> BwdPlan:
+    """The backward kernels of ``stem`` (``flash``, ``alibi`` or ``varlen``) for ``dt`` and head dim ``d``:
+    tensor cores (``<stem>_bwd_tc.cu``: 64-row blocks, [rows][d + 8] half tiles) for f16/bf16 at D 64/128,
+    else the SIMT ``<stem>_bwd.cu`` (16-row blocks, f32 tiles)."""
+    if dt in DEC_TC and d in TC_DIMS:
+        tiles = 6 * TC_BWD_BLOCK * (d + 8) * 2  # dq: Q, dout, 2 x (K, V); dk/dv: K, V, 2 x (Q, dout)
+        return BwdPlan(f"cuda/attention/{stem}_bwd_tc.cu", tc_params(dt), "_tc", TC_BWD_BLOCK, TC_BWD_BLOCK, tiles,
+                       tiles + 4 * TC_BWD_BLOCK * 4)  # fmt: skip
+    return BwdPlan(f"cuda/attention/{stem}_bwd.cu", t_params(dt), "", SIMT_BWD_BLOCK, SIMT_BWD_BLOCK,
+                   (2 * 16 * d + 2 * 32 * (d + 1)) * 4, (4 * 16 * (d + 1) + 2 * 16 * 17 + 32) * 4)  # fmt: skip
+
+
+def bwd_inputs(c: Any, plan: BwdPlan, ts: tuple[Tensor, ...]) -> list[Tensor]:
+    """The backward's tensor inputs laid out for ``plan``: 16-byte aligned rows on tensor cores, d contiguous."""
+    return [rows16(c, t) if plan.tc else dense_last(c, t) for t in ts]
 
 
 DEC_TC = (_dt.f16, _dt.bf16)  # tensor-core decode (flash_decode_tc.cu); f32 runs the SIMT flash_decode.cu
@@ -196,28 +227,28 @@ class CudaAttention(AttentionOps, CudaHookBase):
         dq, dk, dv = self._new(q.shape, dt), self._new(k.shape, dt), self._new(k.shape, dt)
         if b * h == 0:
             return dq, dk, dv
-        q, k, v, dout, out = (dense_last(self, t) for t in (q, k, v, dout, out))
+        plan = bwd_plan("flash", dt, d)
+        q, k, v, dout, out = bwd_inputs(self, plan, (q, k, v, dout, out))
         lse = (lse if lse.dtype is _dt.f32 else self.cast(lse, _dt.f32)).contiguous()
-        rel, params = "cuda/attention/flash_bwd.cu", t_params(dt)
+        rel, params, tc = plan.rel, plan.params, plan.tc
         rows = b * h * sq
         delta = self._new((b, h, sq), _dt.f32)
         if rows:
-            self._launch(rel, f"bwd_delta_{dt.name}", params, -(-rows // 4), 128,
+            self._launch(rel, f"bwd_delta{tc}_{dt.name}", params, -(-rows // 4), 128,
                          [delta, dout, out, h, sq, d, *dout.strides[:3], *out.strides[:3], rows])  # fmt: skip
         st = KernelStruct(np.array([*q.strides[:3], *dout.strides[:3], *k.strides[:3], *v.strides[:3]], np.int64))
         opts = [float(spec.scale), spec.kv_len, spec.window, int(spec.limited)]
+        lens = [sq, sk] if tc else [sq]
         if rows:
-            shared = (2 * 16 * d + 2 * 32 * (d + 1)) * 4
-            launch_smem(self, rel, f"bwd_dq{d}_{dt.name}", params, (-(-sq // 16), h, b), 128,
-                        [dq, q, k, v, dout, lse, delta, h, hkv, sq, st, *opts], shared)  # fmt: skip
+            launch_smem(self, rel, f"bwd_dq{tc}{d}_{dt.name}", params, (-(-sq // plan.qb), h, b), 128,
+                        [dq, q, k, v, dout, lse, delta, h, hkv, *lens, st, *opts], plan.dq_smem)  # fmt: skip
         if sk:
-            shared = (4 * 16 * (d + 1) + 2 * 16 * 17 + 32) * 4
-            launch_smem(self, rel, f"bwd_dkdv{d}_{dt.name}", params, (-(-sk // 16), hkv, b), 128,
-                        [dk, dv, q, k, v, dout, lse, delta, h, hkv, sq, sk, st, *opts], shared)  # fmt: skip
+            launch_smem(self, rel, f"bwd_dkdv{tc}{d}_{dt.name}", params, (-(-sk // plan.kb), hkv, b), 128,
+                        [dk, dv, q, k, v, dout, lse, delta, h, hkv, sq, sk, st, *opts], plan.dkdv_smem)  # fmt: skip
         return dq, dk, dv
 
 
 __all__ = [
     "CudaAttention", "launch_smem", "scratch", "run_combine", "decode_splits", "decode_rmax", "decode_tc_smem",
-    "vec_ok", "rows16", "DEC_TC", "DEC_TC_KEYS", "DEC_TC_PER_SM", "DEC_TC_ROWS",
+    "vec_ok", "rows16", "bwd_plan", "bwd_inputs", "BwdPlan", "DEC_TC", "DEC_TC_KEYS", "DEC_TC_PER_SM", "DEC_TC_ROWS",
 ]  # fmt: skip

@@ -2,11 +2,12 @@
 
 Kernels (``kernels/cuda/attention``): ``varlen_fwd_tc.cu`` (f16/bf16, D 64/128: the tensor-core body of
 ``flash_fwd_tc.cu``), ``varlen_fwd.cu`` (every other (dtype, head dim): the SIMT body of ``flash_fwd.cu``),
-``varlen_bwd.cu`` (delta, dq, dk/dv: the bodies of ``flash_bwd.cu``). The dense and varlen kernels share one
-body; a varlen CTA reads its sequence's offsets and lengths from ``cu_q`` / ``cu_k`` on the device. Grids are
-(``ceil(max_len / block) * num_seqs``, heads); CTAs past their sequence exit at once, so empty and length-1
-sequences cost nothing extra. ``cu_q ++ cu_k`` is uploaded once per distinct packing (the control data, as
-FlashAttention's cu_seqlens; an LRU of ``CU_CACHE`` per client). f64 runs the generic composite.
+``varlen_bwd_tc.cu`` (f16/bf16, D 64/128: the tensor-core delta, dq, dk/dv bodies of ``flash_bwd_tc.cu``) and
+``varlen_bwd.cu`` (every other (dtype, head dim): the SIMT bodies of ``flash_bwd.cu``). The dense and varlen
+kernels share one body; a varlen CTA reads its sequence's offsets and lengths from ``cu_q`` / ``cu_k`` on the
+device. Grids are (``ceil(max_len / block) * num_seqs``, heads); CTAs past their sequence exit at once, so empty
+and length-1 sequences cost nothing extra. ``cu_q ++ cu_k`` is uploaded once per distinct packing (the control
+data, as FlashAttention's cu_seqlens; an LRU of ``CU_CACHE`` per client). f64 runs the generic composite.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from ...runtime.cuda.kernels import KernelStruct
 from ...tensor import Tensor
 from ..generic import varlen_attention as _gen
 from ..traits.varlen_attention import VarlenAttentionOps
+from . import attention as _att
 from ._util import CudaHookBase, t_params
 from .attention import FUSED, NW, SIMT_BM, SIMT_BN, TC_BM, TC_BN, TC_DIMS, dense_last, launch_smem, rows16, tc_params
 
 CU_CACHE = 8
-BWD_QT, BWD_KB = 16, 16  # flash_bwd.cu's query / key block rows
 
 
 def cu_tensor(c: Any, cu_q: list[int], cu_k: list[int]) -> tuple[Tensor, Tensor]:
@@ -90,26 +91,26 @@ class CudaVarlenAttention(VarlenAttentionOps, CudaHookBase):
             return z[0], z[1], z[2]
         nseq = len(cu_q) - 1
         dq, dk, dv = self._new(q.shape, dt), self._new(k.shape, dt), self._new(k.shape, dt)
-        q, k, v, dout, out = (dense_last(self, t) for t in (q, k, v, dout, out))
+        plan = _att.bwd_plan("varlen", dt, d)
+        q, k, v, dout, out = _att.bwd_inputs(self, plan, (q, k, v, dout, out))
         lse = (lse if lse.dtype is _dt.f32 else self.cast(lse, _dt.f32)).contiguous()
         cq, ck = cu_tensor(self, cu_q, cu_k)
-        rel, params = "cuda/attention/varlen_bwd.cu", t_params(dt)
+        rel, params, tc = plan.rel, plan.params, plan.tc
         rows = h * tq
         delta = self._new((h, tq), _dt.f32)  # [Tq, H, D] seen as [1, H, Tq, D]: delta [H, Tq] like lse
-        self._launch(rel, f"bwd_delta_{dt.name}", params, -(-rows // 4), 128,
+        self._launch(rel, f"bwd_delta{tc}_{dt.name}", params, -(-rows // 4), 128,
                      [delta, dout, out, h, tq, d, 0, dout.strides[1], dout.strides[0], 0, out.strides[1],
                       out.strides[0], rows])  # fmt: skip
         st = KernelStruct(np.array([t.strides[i] for t in (q, dout, k, v) for i in (0, 1, 0)], np.int64))
         opts = [float(scale), 0, int(causal)]
-        nqb, nkb = -(-longest(cu_q) // BWD_QT), -(-longest(cu_k) // BWD_KB)
+        nqb, nkb = -(-longest(cu_q) // plan.qb), -(-longest(cu_k) // plan.kb)
         if nqb:
-            launch_smem(self, rel, f"varlen_bwd_dq{d}_{dt.name}", params, (nqb * nseq, h), 128,
-                        [dq, q, k, v, dout, lse, delta, cq, ck, h, hkv, tq, nqb, st, *opts],
-                        (2 * BWD_QT * d + 2 * 32 * (d + 1)) * 4)  # fmt: skip
+            launch_smem(self, rel, f"varlen_bwd_dq{tc}{d}_{dt.name}", params, (nqb * nseq, h), 128,
+                        [dq, q, k, v, dout, lse, delta, cq, ck, h, hkv, tq, nqb, st, *opts], plan.dq_smem)  # fmt: skip
         if nkb:
-            launch_smem(self, rel, f"varlen_bwd_dkdv{d}_{dt.name}", params, (nkb * nseq, hkv), 128,
+            launch_smem(self, rel, f"varlen_bwd_dkdv{tc}{d}_{dt.name}", params, (nkb * nseq, hkv), 128,
                         [dk, dv, q, k, v, dout, lse, delta, cq, ck, h, hkv, tq, nkb, st, *opts],
-                        (4 * BWD_KB * (d + 1) + 2 * BWD_QT * (BWD_KB + 1) + 2 * BWD_QT) * 4)  # fmt: skip
+                        plan.dkdv_smem)  # fmt: skip
         return dq, dk, dv
 
 

@@ -14,19 +14,26 @@
 // a CTA serves up to RMAX of the G * Sq rows of its KV head (GQA: K/V read once per group); warp w
 // takes KU keys at a time; lane holds the dims LaneRow<T, D>::dim(lane, e). Partials
 // pm, pl [rows, NP], pacc [rows, NP, D] f32 with NP = splits * 4.
+// One body serves two entry sets (DECODE_SET, set by the including file): 0 dense contiguous + paged
+// partials and the combine (this file), 1 contiguous partials with ALiBi (alibi_decode.cu: the score of
+// key j in head h gets -slope_h * |pos - j|, pos = L - 1, in log2 units; slopes [H] f32), whose
+// partials this file's combine merges. The ALiBi code compiles away in the dense entries.
 // Reference: Dao et al., "Flash-Decoding for long-context inference" (2023); Kwon et al., vLLM
-// PagedAttention (SOSP 2023); Dao, "FlashAttention-2" (2023).
+// PagedAttention (SOSP 2023); Dao, "FlashAttention-2" (2023); Press et al., "ALiBi" (2022).
 #include "attn_common.cuh"
 
 #define NWD 4
 
-template <int D, bool PAGED>
+// ALIBI (contiguous only, Sq == 1): slopes [H] f32, pos = the query's position (L - 1).
+template <int D, bool PAGED, bool ALIBI>
 __device__ __forceinline__ void decode_body(float* __restrict__ pm, float* __restrict__ pl, float* __restrict__ pacc,
                                             const ${T}* __restrict__ q, const ${T}* __restrict__ k,
                                             const ${T}* __restrict__ v, const i64* __restrict__ table,
                                             const i64* __restrict__ lens, i64 H, i64 Hkv, i64 Sq, i64 qb, i64 qh,
                                             i64 qs, i64 kb, i64 kh, i64 ks, i64 jlo, i64 jhi, i64 chunk, i64 nblk,
-                                            i64 bs, i64 mb, i64 causal, double scale, i64 vec) {
+                                            i64 bs, i64 mb, i64 causal, double scale, i64 vec,
+                                            const float* __restrict__ slopes, i64 pos) {
+  static_assert(!(PAGED && ALIBI), "ALiBi decode: contiguous caches only");
   typedef LaneRow<${T}, D> LR;
   constexpr int E = LR::E;
   constexpr int RMAX = D <= 128 ? 8 : 4;
@@ -47,13 +54,14 @@ __device__ __forceinline__ void decode_body(float* __restrict__ pm, float* __res
     c1 = c0 + chunk < jhi ? c0 + chunk : jhi;
   }
   const float sl2 = (float)scale * LOG2E_F;
-  float qr[RMAX][E], acc[RMAX][E], m[RMAX], l[RMAX];
+  float qr[RMAX][E], acc[RMAX][E], m[RMAX], l[RMAX], sa[RMAX];  // sa: ALiBi slope * log2 e of the row
   i64 lim[RMAX];
 #pragma unroll
   for (int r = 0; r < RMAX; ++r) {
     m[r] = NEG_INF_F;
     l[r] = 0.f;
     lim[r] = -1;
+    sa[r] = 0.f;
 #pragma unroll
     for (int e = 0; e < E; ++e) qr[r][e] = acc[r][e] = 0.f;
     if (r < nr) {
@@ -62,6 +70,7 @@ __device__ __forceinline__ void decode_body(float* __restrict__ pm, float* __res
 #pragma unroll
       for (int e = 0; e < E; ++e) qr[r][e] *= sl2;
       lim[r] = PAGED ? (causal ? ctx - Sq + qi : ctx - 1) : jhi - 1;  // last visible key
+      if constexpr (ALIBI) sa[r] = slopes[h] * LOG2E_F;
     }
   }
   for (i64 jb = c0 + warp * KU; jb < c1; jb += NWD * KU) {
@@ -89,6 +98,7 @@ __device__ __forceinline__ void decode_body(float* __restrict__ pm, float* __res
         for (int e = 0; e < E; ++e) kk[u][e] = vv[u][e] = 0.f;
       }
     }
+    const float dist = ALIBI ? (float)(pos - jb) : 0.f;  // |pos - (jb + u)| = |dist - u|, exact below 2^24
 #pragma unroll
     for (int r = 0; r < RMAX; ++r) {
       if (r >= nr) break;
@@ -99,6 +109,7 @@ __device__ __forceinline__ void decode_body(float* __restrict__ pm, float* __res
 #pragma unroll
         for (int e = 0; e < E; ++e) s = fmaf(qr[r][e], kk[u][e], s);
         s = warp_sum(s);
+        if constexpr (ALIBI) s -= sa[r] * fabsf(dist - (float)u);
         x[u] = (jb + u < c1 && jb + u <= lim[r]) ? s : NEG_INF_F;
       }
       float mx = x[0];
@@ -142,22 +153,32 @@ __device__ __forceinline__ void decode_body(float* __restrict__ pm, float* __res
   extern "C" __global__ void __launch_bounds__(NWD * 32) flash_decode##DIM##_${N}(                               \
       float* pm, float* pl, float* pacc, const ${T}* q, const ${T}* k, const ${T}* v, i64 H, i64 Hkv, i64 qb,    \
       i64 qh, i64 kb, i64 kh, i64 ks, i64 jlo, i64 jhi, i64 chunk, double scale, i64 vec) {                      \
-    decode_body<DIM, false>(pm, pl, pacc, q, k, v, nullptr, nullptr, H, Hkv, 1, qb, qh, 0, kb, kh, ks, jlo, jhi, \
-                            chunk, 1, 1, 1, 0, scale, vec);                                                      \
+    decode_body<DIM, false, false>(pm, pl, pacc, q, k, v, nullptr, nullptr, H, Hkv, 1, qb, qh, 0, kb, kh, ks, jlo, \
+                                   jhi, chunk, 1, 1, 1, 0, scale, vec, nullptr, 0);                              \
   }                                                                                                              \
   extern "C" __global__ void __launch_bounds__(NWD * 32) paged_decode##DIM##_${N}(                               \
       float* pm, float* pl, float* pacc, const ${T}* q, const ${T}* k, const ${T}* v, const i64* table,          \
       const i64* lens, i64 H, i64 Hkv, i64 Sq, i64 qb, i64 qh, i64 qs, i64 chunk, i64 nblk, i64 bs, i64 mb,      \
       i64 causal, double scale, i64 vec) {                                                                       \
-    decode_body<DIM, true>(pm, pl, pacc, q, k, v, table, lens, H, Hkv, Sq, qb, qh, qs, 0, 0, 0, 0, 0, chunk,     \
-                           nblk, bs, mb, causal, scale, vec);                                                    \
+    decode_body<DIM, true, false>(pm, pl, pacc, q, k, v, table, lens, H, Hkv, Sq, qb, qh, qs, 0, 0, 0, 0, 0,      \
+                                  chunk, nblk, bs, mb, causal, scale, vec, nullptr, 0);                          \
   }
-DECODE_ENTRIES(32)
-DECODE_ENTRIES(64)
-DECODE_ENTRIES(80)
-DECODE_ENTRIES(96)
-DECODE_ENTRIES(128)
-DECODE_ENTRIES(256)
+#define ALIBI_DECODE_ENTRIES(DIM)                                                                                \
+  extern "C" __global__ void __launch_bounds__(NWD * 32) alibi_decode##DIM##_${N}(                               \
+      float* pm, float* pl, float* pacc, const ${T}* q, const ${T}* k, const ${T}* v, i64 H, i64 Hkv, i64 qb,    \
+      i64 qh, i64 kb, i64 kh, i64 ks, i64 jlo, i64 jhi, i64 chunk, double scale, i64 vec, const float* slopes,   \
+      i64 pos) {                                                                                                 \
+    decode_body<DIM, false, true>(pm, pl, pacc, q, k, v, nullptr, nullptr, H, Hkv, 1, qb, qh, 0, kb, kh, ks, jlo,  \
+                                  jhi, chunk, 1, 1, 1, 0, scale, vec, slopes, pos);                              \
+  }
+#define DECODE_DIMS(X) X(32) X(64) X(80) X(96) X(128) X(256)
+#ifndef DECODE_SET
+#define DECODE_SET 0
+#endif
+#if DECODE_SET == 1
+DECODE_DIMS(ALIBI_DECODE_ENTRIES)
+#else
+DECODE_DIMS(DECODE_ENTRIES)
 
 // One CTA of CB threads per row: out[row] = combine of its NP partials (see the header); lse may be null.
 // M and l by block reductions, the weights 2^(m_s - M) staged in shared memory CB at a time, then each
@@ -213,3 +234,4 @@ extern "C" __global__ void __launch_bounds__(CB)
   }
   if (lse != nullptr && tid == 0) lse[row] = tot > 0.f ? (Ms + log2f(tot)) * LN2_F : NEG_INF_F;
 }
+#endif  // DECODE_SET

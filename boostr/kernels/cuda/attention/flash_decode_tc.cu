@@ -31,12 +31,16 @@
 // one block: lane l holds the first row of the warp's l-th next tile (one table read per 32 tiles); other
 // block sizes look up the 16 rows of the next tile one per lane while the current tile's loads fly, and
 // hand them out by shuffles. Key indices are divided in 32 bits (the host asks max_blocks * bs < 2^31).
+// One body serves two entry sets (DECODE_SET, set by the including file): 0 dense contiguous + paged (this
+// file), 1 contiguous + ALiBi (alibi_decode_tc.cu: the score of key j in head h gets
+// -slope_h * |pos - j| with pos = L - 1, added in log2 units before the mask; slopes [H] f32). The ALiBi
+// code is behind a template flag and compiles away in the dense entries.
 // Reference: Dao et al., "Flash-Decoding for long-context inference" (2023); Kwon et al., vLLM
 // PagedAttention (SOSP 2023); Dao, "FlashAttention-2" (2023); the conditional rescale of FlashAttention-4
-// (Dao et al., 2025); PTX ISA "Matrix Fragments for mma.m16n8k16".
-#include "attn_common.cuh"
+// (Dao et al., 2025); PTX ISA "Matrix Fragments for mma.m16n8k16"; Press et al., "ALiBi" (2022).
+#include "mma_tc.cuh"
 
-#define IS_BF16 ${BF}
+// mma16816, pack2 and IS_BF16 come from mma_tc.cuh (shared with flash_fwd_tc.cu and flash_bwd_tc.cu)
 #define NWD 4      // warps per CTA
 #define TK 16      // keys per warp tile
 #define MR 16      // query rows per CTA
@@ -44,31 +48,6 @@
 #define FULL 0xffffffffu
 
 typedef unsigned short h16;
-
-__device__ __forceinline__ void mma16816(float* c, const u32* a, u32 b0, u32 b1) {
-#if IS_BF16
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-#else
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-#endif
-}
-
-// Two f32 into one b32 of halves: lo in bits 0-15 (the lower k index), hi in bits 16-31.
-__device__ __forceinline__ u32 pack2(float lo, float hi) {
-  u32 r;
-#if IS_BF16
-  asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
-#else
-  asm("cvt.rn.f16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
-#endif
-  return r;
-}
 
 // N consecutive halves at p (2N bytes, aligned) into N / 2 words; read-only streaming load.
 template <int N> __device__ __forceinline__ void ld_span(u32* w, const h16* p) {
@@ -104,13 +83,16 @@ __device__ __forceinline__ i64 paged_row(const i64* __restrict__ trow, i64 j, i6
   return blk * bs + (uj - bi * bs);
 }
 
-template <int D, bool PAGED>
+// ALIBI (contiguous only, Sq == 1): slopes [H] f32, pos = the query's position (L - 1).
+template <int D, bool PAGED, bool ALIBI>
 __device__ __forceinline__ void decode_tc(float* __restrict__ pm, float* __restrict__ pl, float* __restrict__ pacc,
                                           const h16* __restrict__ q, const h16* __restrict__ k,
                                           const h16* __restrict__ v, const i64* __restrict__ table,
                                           const i64* __restrict__ lens, i64 H, i64 Hkv, i64 Sq, i64 qb, i64 qh,
                                           i64 qs, i64 kb, i64 kh, i64 ks, i64 jlo, i64 jhi, i64 chunk, i64 nblk,
-                                          i64 bs, i64 mb, i64 causal, double scale) {
+                                          i64 bs, i64 mb, i64 causal, double scale,
+                                          const float* __restrict__ slopes, i64 pos) {
+  static_assert(!(PAGED && ALIBI), "ALiBi decode: contiguous caches only");
   typedef DecTc<D> C;
   extern __shared__ __align__(16) unsigned char dsm[];
   uint4* sq = reinterpret_cast<uint4*>(dsm);  // [KS][32] Q A fragments
@@ -148,6 +130,12 @@ __device__ __forceinline__ void decode_tc(float* __restrict__ pm, float* __restr
     cend = e < cend ? e : cend;
   }
   const i64 lim0 = g < nr ? lim_of(g) : -1, lim1 = g + 8 < nr ? lim_of(g + 8) : -1;
+  // ALiBi slopes of rows g / g + 8 in log2 units (rows past nr: 0, their scores are never written)
+  float sa0 = 0.f, sa1 = 0.f;
+  if constexpr (ALIBI) {
+    if (g < nr) sa0 = slopes[hk * G + (r0 + g) / nsq] * LOG2E_F;
+    if (g + 8 < nr) sa1 = slopes[hk * G + (r0 + g + 8) / nsq] * LOG2E_F;
+  }
 
   // Q A fragments (rows g and g + 8, permuted k order) into shared memory, fragment order
   for (int i = warp; i < C::LK; i += NWD) {
@@ -246,14 +234,17 @@ __device__ __forceinline__ void decode_tc(float* __restrict__ pm, float* __restr
     }
     if constexpr (!C::EARLY_V) load_v();
 
-    // online softmax in log2 units; masking only on tiles that reach past cend
+    // online softmax in log2 units (ALiBi: minus slope * |pos - j|, the distance of key tb + 2t exact in
+    // f32 below 2^24); masking only on tiles that reach past cend
     const bool need = tb + TK > cend;
+    const float dist = ALIBI ? (float)(pos - tb - 2 * t) : 0.f;
     float mx0 = NEG_INF_F, mx1 = NEG_INF_F;
 #pragma unroll
     for (int nb = 0; nb < 2; ++nb) {
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         float x = s[nb][e] * sl2;
+        if constexpr (ALIBI) x -= (e < 2 ? sa0 : sa1) * fabsf(dist - (float)(nb * 8 + (e & 1)));
         if (need) {
           const i64 j = tb + nb * 8 + 2 * t + (e & 1);
           if (j >= c1 || j > (e < 2 ? lim0 : lim1)) x = NEG_INF_F;
@@ -364,19 +355,29 @@ __device__ __forceinline__ void decode_tc(float* __restrict__ pm, float* __restr
   extern "C" __global__ void __launch_bounds__(NWD * 32, MINB(DIM)) flash_decode_tc##DIM##_${N}(                           \
       float* pm, float* pl, float* pacc, const h16* q, const h16* k, const h16* v, i64 H, i64 Hkv, i64 qb, i64 qh, \
       i64 kb, i64 kh, i64 ks, i64 jlo, i64 jhi, i64 chunk, double scale) {                                        \
-    decode_tc<DIM, false>(pm, pl, pacc, q, k, v, nullptr, nullptr, H, Hkv, 1, qb, qh, 0, kb, kh, ks, jlo, jhi,    \
-                          chunk, 1, 1, 1, 0, scale);                                                              \
+    decode_tc<DIM, false, false>(pm, pl, pacc, q, k, v, nullptr, nullptr, H, Hkv, 1, qb, qh, 0, kb, kh, ks, jlo,  \
+                                 jhi, chunk, 1, 1, 1, 0, scale, nullptr, 0);                                      \
   }                                                                                                               \
   extern "C" __global__ void __launch_bounds__(NWD * 32, MINB(DIM)) paged_decode_tc##DIM##_${N}(                           \
       float* pm, float* pl, float* pacc, const h16* q, const h16* k, const h16* v, const i64* table,              \
       const i64* lens, i64 H, i64 Hkv, i64 Sq, i64 qb, i64 qh, i64 qs, i64 chunk, i64 nblk, i64 bs, i64 mb,       \
       i64 causal, double scale) {                                                                                 \
-    decode_tc<DIM, true>(pm, pl, pacc, q, k, v, table, lens, H, Hkv, Sq, qb, qh, qs, 0, 0, 0, 0, 0, chunk, nblk,  \
-                         bs, mb, causal, scale);                                                                  \
+    decode_tc<DIM, true, false>(pm, pl, pacc, q, k, v, table, lens, H, Hkv, Sq, qb, qh, qs, 0, 0, 0, 0, 0, chunk,  \
+                                nblk, bs, mb, causal, scale, nullptr, 0);                                         \
   }
-DECODE_TC_ENTRIES(32)
-DECODE_TC_ENTRIES(64)
-DECODE_TC_ENTRIES(80)
-DECODE_TC_ENTRIES(96)
-DECODE_TC_ENTRIES(128)
-DECODE_TC_ENTRIES(256)
+#define ALIBI_DECODE_TC_ENTRIES(DIM)                                                                              \
+  extern "C" __global__ void __launch_bounds__(NWD * 32, MINB(DIM)) alibi_decode_tc##DIM##_${N}(                  \
+      float* pm, float* pl, float* pacc, const h16* q, const h16* k, const h16* v, i64 H, i64 Hkv, i64 qb, i64 qh, \
+      i64 kb, i64 kh, i64 ks, i64 jlo, i64 jhi, i64 chunk, double scale, const float* slopes, i64 pos) {          \
+    decode_tc<DIM, false, true>(pm, pl, pacc, q, k, v, nullptr, nullptr, H, Hkv, 1, qb, qh, 0, kb, kh, ks, jlo,   \
+                                jhi, chunk, 1, 1, 1, 0, scale, slopes, pos);                                      \
+  }
+#define DECODE_TC_DIMS(X) X(32) X(64) X(80) X(96) X(128) X(256)
+#ifndef DECODE_SET
+#define DECODE_SET 0
+#endif
+#if DECODE_SET == 0
+DECODE_TC_DIMS(DECODE_TC_ENTRIES)
+#else
+DECODE_TC_DIMS(ALIBI_DECODE_TC_ENTRIES)
+#endif

@@ -17,69 +17,12 @@
 // (ceil(max_q / BM) * num_seqs, H), out [Tq, H, D], lse [H, Tq]). The body sees one (batch or sequence,
 // head): base pointers, row strides and lengths resolved by the entry.
 // Reference: Dao, "FlashAttention-2" (2023), Alg. 1; PTX ISA "Matrix Fragments for mma.m16n8k16";
-// Press et al., "ALiBi" (2022).
-#include "attn_common.cuh"
+// Press et al., "ALiBi" (2022). Shared mma / ldmatrix / cp.async helpers: mma_tc.cuh.
+#include "mma_tc.cuh"
 
-#define IS_BF16 ${BF}
 #define NW 4
 #define BM (16 * NW)
 #define BN 64
-
-__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, bool pred) {
-  const u32 s = (u32)__cvta_generic_to_shared(smem);
-  const int n = pred ? 16 : 0;
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(n));
-}
-__device__ __forceinline__ void cp_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-__device__ __forceinline__ void cp_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::); }
-
-__device__ __forceinline__ void ldsm_x4(u32* r, const void* p) {
-  const u32 a = (u32)__cvta_generic_to_shared(p);
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
-}
-__device__ __forceinline__ void ldsm_x4_t(u32* r, const void* p) {
-  const u32 a = (u32)__cvta_generic_to_shared(p);
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
-}
-
-__device__ __forceinline__ void mma16816(float* c, const u32* a, u32 b0, u32 b1) {
-#if IS_BF16
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-#else
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-#endif
-}
-
-// Two f32 into one b32 of halves: lo in bits 0-15 (the lower column / k index), hi in bits 16-31.
-__device__ __forceinline__ u32 pack2(float lo, float hi) {
-  u32 r;
-#if IS_BF16
-  asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
-#else
-  asm("cvt.rn.f16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
-#endif
-  return r;
-}
-
-// rows x D tile of 16-bit elements from row r0 (stride ss elements) into S[rows][LD]; rows >= nrows zero.
-template <int D, int ROWS>
-__device__ __forceinline__ void load_tile(unsigned short* S, const unsigned short* g, i64 ss, i64 r0, i64 nrows) {
-  constexpr int LD = D + 8, CH = D / 8;
-#pragma unroll
-  for (int c = threadIdx.x; c < ROWS * CH; c += NW * 32) {
-    const int r = c / CH, col = (c % CH) * 8;
-    const bool ok = r0 + r < nrows;
-    cp_async16(S + r * LD + col, ok ? g + (r0 + r) * ss + col : g, ok);
-  }
-}
 
 // One (batch or sequence, head) query block mblk: out/lse point at its row 0 (out rows os elements apart,
 // lse rows adjacent), qp/kp/vp at row 0 of its query / KV head; slope2 = slope_h * log2 e (ALIBI only).
