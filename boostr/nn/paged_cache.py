@@ -112,15 +112,25 @@ class PagedKVCache:
 
     def attend(self, attn: Any, x: Tensor, layer: int) -> Tensor:
         """``attn`` (an ``nn.Attention``) over this cache for ``x [B, S, E]`` at the prepared positions:
-        q/k rotated at ``positions``, k/v stored at ``slots``, causal attention over ``context_lens``."""
+        q/k rotated at ``positions``, k/v stored at ``slots``, causal attention over ``context_lens``.
+        With a fused QKV projection and RoPE, the rotation, the cache write and q's cast to the cache
+        dtype are one ``rope_reshape_and_cache`` op."""
         if attn.window:
             raise InvalidArgument("cache", "the paged KV cache has no sliding-window attention; use KVCache")
         if self.positions is None or self._state_s != x.shape[1]:
             raise InvalidArgument("cache", f"prepare({x.shape[1]}) the cache before a step of {x.shape[1]} positions")
         c = x.client
         b, s, _ = x.shape
-        q, k, v = attn._qkv_heads(x, self.positions)
         kb, vb = self.k_blocks[layer], self.v_blocks[layer]
+        rope = attn._rope
+        if attn._qkv is not None and rope is not None:  # one op: RoPE, the cache write and q in the cache dtype
+            assert rope._cos is not None and rope._sin is not None
+            q = c.rope_reshape_and_cache(attn._qkv(x), rope._cos, rope._sin, self.positions, kb, vb, self.slots,
+                                         num_heads=attn.n_heads, num_kv_heads=attn.n_kv_heads,
+                                         interleaved=rope.interleaved)  # fmt: skip
+            out = c.paged_attention_fwd(q, kb, vb, self.block_table, self.context_lens, causal=True)
+            return attn._project_out(out, x)  # type: ignore[no-any-return]
+        q, k, v = attn._qkv_heads(x, self.positions)
         hkv, d = k.shape[1], k.shape[3]
         kt = c.contiguous(k.permute(0, 2, 1, 3)).reshape(b * s, hkv, d)
         vt = c.contiguous(v.permute(0, 2, 1, 3)).reshape(b * s, hkv, d)

@@ -1,5 +1,6 @@
-"""CPU KV-cache ops: validated paged writes (numpy scatter into the blocks), the numba paged attention
-and fp8 e4m3 / int8 / int4 KV quantization.
+"""CPU KV-cache ops: validated paged writes (numpy scatter into the blocks), the fused RoPE + paged
+write (``kernels/cpu/rope_cache.py``: straight into f32 blocks, through an f32 staging buffer for
+half caches), the numba paged attention and fp8 e4m3 / int8 / int4 KV quantization.
 
 Slot and block-table values are checked here (InvalidArgument), as the CPU does for
 every index; the GPU backends clamp instead.
@@ -21,8 +22,10 @@ from ...kernels.cpu.kv_cache_quant import (
     quant_int4,
     quant_int8,
 )
+from ...kernels.cpu.rope_cache import rope_cache_rows
 from ...tensor import Tensor
 from ..generic import kv_cache as _gen
+from ..generic import rope_cache as _gen_rc
 from ._view import np_view, store
 
 
@@ -43,6 +46,47 @@ class CpuKvCache:
                 if blocks.dtype is _dt.fp8_e4m3:
                     vals = np.clip(vals, -448.0, 448.0)
             flat[sl[keep]] = vals
+
+    def _rope_reshape_and_cache(
+        self, qkv: Tensor, cos: Tensor, sin: Tensor, positions: Tensor, k_blocks: Tensor, v_blocks: Tensor,
+        slots: Tensor, num_heads: int, num_kv_heads: int, interleaved: bool,
+    ) -> Tensor:  # fmt: skip
+        h, hkv = num_heads, num_kv_heads
+        if any(t.dtype is _dt.f64 for t in (qkv, cos, sin, k_blocks)):
+            return _gen_rc.rope_reshape_and_cache(
+                self, qkv, cos, sin, positions, k_blocks, v_blocks, slots, h, hkv, interleaved
+            )
+        n, bs, _, d = k_blocks.shape
+        b, s, _ = qkv.shape
+        sl = np_view(slots).astype(np.int64)
+        if ((sl < -1) | (sl >= n * bs)).any():
+            raise InvalidArgument("slot_mapping", f"slots must be -1 or in [0, {n * bs}), received {sl.tolist()}")
+        pos = np.ascontiguousarray(np.broadcast_to(np_view(positions).reshape(-1, s), (b, s)), dtype=np.int64)
+        if pos.min() < 0 or pos.max() >= cos.shape[0]:
+            raise InvalidArgument(
+                "positions", f"values must be in [0, {cos.shape[0]}), received [{pos.min()}, {pos.max()}]"
+            )
+        f32 = np.float32
+        xa = np_view(qkv)
+        xa = xa if xa.dtype == f32 else xa.astype(f32)
+        ca = np.ascontiguousarray(np_view(cos), dtype=f32)
+        sa = np.ascontiguousarray(np_view(sin), dtype=f32)
+        q = self._new((b, h, s, d), k_blocks.dtype)  # type: ignore[attr-defined]
+        direct = k_blocks.dtype is _dt.f32
+        qa = np_view(q) if direct else np.empty((b, h, s, d), f32)
+        if direct:  # write straight into the blocks
+            rows, kd = sl, np_view(k_blocks).reshape(n * bs, hkv, d)
+            vd = np_view(v_blocks).reshape(n * bs, hkv, d)
+        else:  # rotate into f32 staging rows, then round once into the blocks
+            rows = np.where(sl >= 0, np.arange(b * s), -1)
+            kd, vd = np.empty((b * s, hkv, d), f32), np.empty((b * s, hkv, d), f32)
+        rope_cache_rows(xa, ca, sa, pos, rows, h, hkv, interleaved, qa, kd, vd)
+        if not direct:
+            keep = sl >= 0
+            for src, blocks in ((kd, k_blocks), (vd, v_blocks)):
+                np_view(blocks).reshape(n * bs, hkv, d)[sl[keep]] = src[keep]
+            store(q, qa)
+        return q
 
     def _paged_attention_fwd(
         self, q: Tensor, k_blocks: Tensor, v_blocks: Tensor, block_table: Tensor, context_lens: Tensor,

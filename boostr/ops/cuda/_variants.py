@@ -68,6 +68,11 @@ def kernel_variants() -> Iterator[Variant]:
         yield "cuda/kv/kv_quant.cu", t_params(d)
     for w, u in ((1, "unsigned char"), (2, "unsigned short"), (4, "unsigned int"), (8, "u64")):
         yield "cuda/kv/reshape_and_cache.cu", (("W", w), ("U", u))
+    from .kv_cache import FUSED, rope_cache_params  # fused RoPE + paged cache write (kv_cache.py)
+
+    for src in FUSED:
+        for cache in FUSED:
+            yield "cuda/kv/rope_cache.cu", rope_cache_params(src, cache)
     from .quant_int4 import int4_variants  # 4-bit NF4 / AWQ / GPTQ (ops/cuda/quant_int4.py)
 
     yield from int4_variants()

@@ -2,13 +2,16 @@
 
 - ``reshape_and_cache``: ``kernels/cuda/kv/reshape_and_cache.cu``, both caches in one launch, elements
   moved as raw bits (the source is cast to the blocks' dtype first when they differ).
+- ``rope_reshape_and_cache``: ``kernels/cuda/kv/rope_cache.cu``, one launch rotating q and k of the fused
+  QKV rows, writing k and v into the blocks and q in the cache dtype (f32/f16/bf16 in and out, f32 tables);
+  f64 inputs or tables run the generic composite.
 - ``paged_attention_fwd``: the split-K decode kernels with block-table addressing
   (``attention/flash_decode_tc.cu`` ``paged_decode_tc<D>`` for f16/bf16 on tensor cores,
   ``attention/flash_decode.cu`` ``paged_decode<D>`` for f32), the context length and table read on the
   device, then the combine.
 - ``quantize_kv`` / ``dequantize_kv``: ``kernels/cuda/kv/kv_quant.cu`` (fp8 e4m3 / int8 per row, int4 per
   group), bit-identical to the generic composite.
-Slot and block-table values are clamped into range (GPU index policy), never checked on the host.
+Slot, position and block-table values are clamped into range (GPU index policy), never checked on the host.
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ from ...runtime.cuda.kernels import KernelStruct
 from ...tensor import Tensor
 from ..generic import kv_cache as _gen
 from ..generic import kv_cache_quant as _genq
+from ..generic import rope_cache as _gen_rc
 from ..traits.kv_cache import KvCacheOps
 from ..traits.kv_cache_quant import KvCacheQuantOps
-from ._util import CudaHookBase, t_params
+from ._util import CTYPE, CudaHookBase, t_params
 from .attention import (
     DEC_TC,
     DEC_TC_KEYS,
@@ -51,6 +55,11 @@ def rc_params(itemsize: int) -> tuple[tuple[str, object], ...]:
     return (("W", itemsize), ("U", UINT[itemsize]))
 
 
+def rope_cache_params(src: _dt.DType, cache: _dt.DType) -> tuple[tuple[str, object], ...]:
+    """Template parameters of ``kv/rope_cache.cu`` for qkv dtype ``src`` and cache dtype ``cache``."""
+    return (("T", CTYPE[src]), ("N", src.name), ("C", CTYPE[cache]), ("CN", cache.name))
+
+
 def _i64(c: Any, t: Tensor) -> Tensor:
     return (t if t.dtype is _dt.i64 else c.cast(t, _dt.i64)).contiguous()
 
@@ -60,14 +69,37 @@ class CudaKvCache(KvCacheOps, CudaHookBase):
 
     def _reshape_and_cache(self, k: Tensor, v: Tensor, k_blocks: Tensor, v_blocks: Tensor, slots: Tensor) -> None:
         n, bs, hkv, d = k_blocks.shape
-        if k.dtype is not k_blocks.dtype:
-            k, v = self.cast(k, k_blocks.dtype), self.cast(v, k_blocks.dtype)
+        if k.dtype is not k_blocks.dtype:  # k and v may differ in dtype: each is cast on its own
+            k = self.cast(k, k_blocks.dtype)
+        if v.dtype is not v_blocks.dtype:
+            v = self.cast(v, v_blocks.dtype)
         t = k.shape[0]
         st = KernelStruct(np.array([*k.strides, *v.strides], np.int64))
         isz = k_blocks.dtype.itemsize
         args = [k_blocks, v_blocks, k, v, _i64(self, slots), t, hkv, d, n * bs, st]
         self._launch_flat("cuda/kv/reshape_and_cache.cu", f"reshape_and_cache_b{isz}", rc_params(isz), t * hkv * d,
                           args)  # fmt: skip
+
+    def _rope_reshape_and_cache(
+        self, qkv: Tensor, cos: Tensor, sin: Tensor, positions: Tensor, k_blocks: Tensor, v_blocks: Tensor,
+        slots: Tensor, num_heads: int, num_kv_heads: int, interleaved: bool,
+    ) -> Tensor:  # fmt: skip
+        h, hkv, cdt = num_heads, num_kv_heads, k_blocks.dtype
+        if qkv.dtype not in FUSED or cdt not in FUSED or cos.dtype is not _dt.f32 or sin.dtype is not _dt.f32:
+            return _gen_rc.rope_reshape_and_cache(
+                self, qkv, cos, sin, positions, k_blocks, v_blocks, slots, h, hkv, interleaved
+            )
+        n, bs, _, d = k_blocks.shape
+        b, s, _ = qkv.shape
+        q = self._new((b, h, s, d), cdt)
+        pos = _i64(self, positions)
+        xs = KernelStruct(np.array(qkv.strides, np.int64))
+        args = [q, k_blocks, v_blocks, qkv, cos.contiguous(), sin.contiguous(), pos, _i64(self, slots), b, s, h, hkv,
+                d, xs, cos.shape[0], s if pos.ndim == 2 else 0, n * bs, int(interleaved)]  # fmt: skip
+        params = rope_cache_params(qkv.dtype, cdt)
+        self._launch_flat("cuda/kv/rope_cache.cu", f"rope_reshape_and_cache_{qkv.dtype.name}_{cdt.name}", params,
+                          b * s * (h + 2 * hkv) * (d // 2), args)  # fmt: skip
+        return q
 
     def _paged_attention_fwd(
         self, q: Tensor, k_blocks: Tensor, v_blocks: Tensor, block_table: Tensor, context_lens: Tensor,

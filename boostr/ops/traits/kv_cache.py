@@ -1,7 +1,9 @@
-"""KV cache ops: contiguous cache update, paged cache writes (vLLM ``reshape_and_cache``), paged attention.
+"""KV cache ops: contiguous cache update, paged cache writes (vLLM ``reshape_and_cache``), the fused
+RoPE + paged cache write of a decode step (``rope_reshape_and_cache``), paged attention.
 
-Backends override ``_reshape_and_cache`` and ``_paged_attention_fwd``; the defaults are the
-generic composites of ``boostr/ops/generic/kv_cache.py``. Slot and block-table values are
+Backends override ``_reshape_and_cache``, ``_rope_reshape_and_cache`` and ``_paged_attention_fwd``;
+the defaults are the generic composites of ``boostr/ops/generic/kv_cache.py`` and
+``boostr/ops/generic/rope_cache.py``. Slot and block-table values are
 device data: the CPU validates them (InvalidArgument); GPU backends clamp them into range
 (as the indexing primitives do) because a check would need a host round trip.
 """
@@ -14,12 +16,13 @@ from typing import Any
 from ...errors import InvalidArgument
 from ...tensor import Tensor
 from ..generic import kv_cache as _gen
+from ..generic import rope_cache as _gen_rc
 from ._base import TraitBase
 from .attention import SUPPORTED_HEAD_DIMS
 
 
 class KvCacheOps(TraitBase):
-    """kv_cache_update / reshape_and_cache / paged_attention_fwd."""
+    """kv_cache_update / reshape_and_cache / rope_reshape_and_cache / paged_attention_fwd."""
 
     def kv_cache_update(self, k_cache: Tensor, v_cache: Tensor, k: Tensor, v: Tensor, pos: int) -> None:
         """Write new keys/values into a contiguous cache, in place.
@@ -69,6 +72,75 @@ class KvCacheOps(TraitBase):
     def _reshape_and_cache(self, k: Tensor, v: Tensor, k_blocks: Tensor, v_blocks: Tensor, slots: Tensor) -> None:
         """Backend hook (validated shapes); default: the generic composite."""
         _gen.reshape_and_cache(self, k, v, k_blocks, v_blocks, slots)
+
+    def rope_reshape_and_cache(
+        self, qkv: Tensor, cos: Tensor, sin: Tensor, positions: Any, k_blocks: Tensor, v_blocks: Tensor,
+        slot_mapping: Any, *, num_heads: int, num_kv_heads: int, interleaved: bool = False,
+    ) -> Tensor:  # fmt: skip
+        """RoPE on q and k of a fused QKV projection, k and v written into a paged cache, q returned:
+        ``apply_rope`` + ``reshape_and_cache`` + the cast of q to the cache dtype in one op.
+
+        Layout:
+            qkv:                 ``[B, S, (H + 2 H_kv) * D]`` float, any strides (columns: q heads, then
+                                 k heads, then v heads, as ``nn.Attention``'s fused projection)
+            cos, sin:            ``[S_max, D/2]`` float tables (``nn.RoPE``'s, ``rope_frequencies``)
+            positions:           ints ``[B, S]`` or ``[S]``: the table row of each token
+            k_blocks, v_blocks:  ``[num_blocks, block_size, H_kv, D]`` contiguous, the cache dtype
+            slot_mapping:        ints ``[B * S]`` (token ``b * S + s``); slot = block * block_size + offset,
+                                 a negative slot skips the token
+            returns              q ``[B, H, S, D]`` contiguous in the cache dtype (``paged_attention_fwd``'s)
+        The rotation is ``apply_rope``'s (split halves, or adjacent pairs when ``interleaved``), computed
+        in f32 (f64 when an input is f64) and rounded once to the cache dtype; v is stored unrotated.
+        Out-of-range positions and slots: InvalidArgument on the CPU, clamped on GPU backends.
+        """
+        h, hkv = num_heads, num_kv_heads
+        for name, n in (("num_heads", h), ("num_kv_heads", hkv)):
+            if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+                raise InvalidArgument(name, f"expected a positive int, received {n!r}")
+        if h % hkv:
+            raise InvalidArgument("num_kv_heads", f"{h} query heads are not a multiple of {hkv} KV heads")
+        for name, t in (("qkv", qkv), ("cos", cos), ("sin", sin), ("k_blocks", k_blocks), ("v_blocks", v_blocks)):
+            self._check_tensor(name, t)
+        if k_blocks.ndim != 4 or not k_blocks.is_contiguous() or not k_blocks.dtype.is_float:
+            got = f"{k_blocks.shape} {k_blocks.dtype}"
+            raise InvalidArgument("k_blocks", f"expected a contiguous float [N, bs, H_kv, D] tensor, got {got}")
+        if v_blocks.shape != k_blocks.shape or v_blocks.dtype is not k_blocks.dtype or not v_blocks.is_contiguous():
+            raise InvalidArgument("v_blocks", f"expected a contiguous {k_blocks.dtype} tensor of k_blocks' shape")
+        _, _, bh, d = k_blocks.shape
+        if bh != hkv or d % 2 or d == 0:
+            raise InvalidArgument("k_blocks", f"expected H_kv={hkv} heads of an even D, received {k_blocks.shape}")
+        self._check_compute("rope_reshape_and_cache", k_blocks.dtype)
+        if qkv.ndim != 3 or qkv.shape[2] != (h + 2 * hkv) * d or not qkv.dtype.is_float:
+            raise InvalidArgument(
+                "qkv", f"expected a float [B, S, {(h + 2 * hkv) * d}] tensor, received {qkv.shape} {qkv.dtype}"
+            )
+        self._check_compute("rope_reshape_and_cache", qkv.dtype)
+        b, s, _ = qkv.shape
+        for name, t in (("cos", cos), ("sin", sin)):
+            if t.ndim != 2 or t.shape[0] == 0 or t.shape[1] != d // 2 or not t.dtype.is_float:
+                raise InvalidArgument(name, f"expected a float [S_max >= 1, {d // 2}] table, got {t.shape} {t.dtype}")
+        if sin.shape != cos.shape:
+            raise InvalidArgument("sin", f"expected cos's shape {cos.shape}, received {sin.shape}")
+        pos = self._index_tensor("positions", positions)
+        if pos.shape not in ((s,), (b, s)):
+            raise InvalidArgument("positions", f"expected shape ({s},) or ({b}, {s}), received {pos.shape}")
+        slots = self._index_tensor("slot_mapping", slot_mapping)
+        if slots.shape != (b * s,):
+            raise InvalidArgument("slot_mapping", f"expected shape ({b * s},), received {slots.shape}")
+        if qkv.numel == 0 or k_blocks.numel == 0:
+            if k_blocks.numel == 0 and qkv.numel:
+                raise InvalidArgument("k_blocks", f"expected at least one non-empty block, received {k_blocks.shape}")
+            return self.zeros(b, h, s, d, dtype=k_blocks.dtype)  # type: ignore[no-any-return]
+        return self._rope_reshape_and_cache(qkv, cos, sin, pos, k_blocks, v_blocks, slots, h, hkv, bool(interleaved))
+
+    def _rope_reshape_and_cache(
+        self, qkv: Tensor, cos: Tensor, sin: Tensor, positions: Tensor, k_blocks: Tensor, v_blocks: Tensor,
+        slots: Tensor, num_heads: int, num_kv_heads: int, interleaved: bool,
+    ) -> Tensor:  # fmt: skip
+        """Backend hook (validated, non-empty inputs); default: the generic composite."""
+        return _gen_rc.rope_reshape_and_cache(
+            self, qkv, cos, sin, positions, k_blocks, v_blocks, slots, num_heads, num_kv_heads, interleaved
+        )
 
     def paged_attention_fwd(
         self, q: Tensor, k_blocks: Tensor, v_blocks: Tensor, block_table: Any, context_lens: Any, *,

@@ -5,9 +5,12 @@
   read on the device, and long contexts are split across workgroups and merged by log-sum-exp.
 - ``reshape_and_cache``: ``kv/reshape_and_cache.wgsl``, one thread per element, both caches in one
   dispatch (the generic composite rewrites the whole cache through cat/scatter/copy).
+- ``rope_reshape_and_cache``: ``kv/rope_cache.wgsl``, one dispatch rotating q and k of the fused QKV rows,
+  writing k and v into the blocks and q in the cache dtype. It binds 9 storage buffers (the parameter
+  block included): an adapter allowing fewer per shader stage takes the generic composite.
 - ``quantize_kv`` / ``dequantize_kv`` (fp8_e4m3, int8, int4) live in ``kv_cache_quant.py``.
 - ``kv_cache_update`` has no backend hook: its generic body is one strided copy kernel per cache.
-Slot and block-table values are clamped into range (GPU index policy), never checked on the host.
+Slot, position and block-table values are clamped into range (GPU index policy), never checked on the host.
 """
 
 from __future__ import annotations
@@ -58,3 +61,29 @@ class WgpuKvCache(KvCacheOps):
         words = [n, hkv * d, d, k.offset, *k.strides, v.offset, *v.strides, slots.offset,
                  k_blocks.shape[0] * k_blocks.shape[1], k_blocks.offset, v_blocks.offset]  # fmt: skip
         launch(self, kern, [_bind(x) for x in ts], words, -(-n // 256))
+
+    def _rope_reshape_and_cache(
+        self, qkv: Tensor, cos: Tensor, sin: Tensor, positions: Tensor, k_blocks: Tensor, v_blocks: Tensor,
+        slots: Tensor, num_heads: int, num_kv_heads: int, interleaved: bool,
+    ) -> Tensor:  # fmt: skip
+        h, hkv = num_heads, num_kv_heads
+        n, bs, _, d = k_blocks.shape
+        b, s, _ = qkv.shape
+        ins = (qkv, cos, sin, positions, slots)
+        room = self.limits.get("max-storage-buffers-per-shader-stage", 8) >= 9  # type: ignore[attr-defined]
+        q = self._new((b, h, s, d), k_blocks.dtype)  # type: ignore[attr-defined]
+        if not (room and fusable(self, (qkv, cos, sin, k_blocks)) and _bindable(self, *ins, q, k_blocks, v_blocks)):
+            return super()._rope_reshape_and_cache(
+                qkv, cos, sin, positions, k_blocks, v_blocks, slots, h, hkv, interleaved
+            )
+        names = ("qkv", "cos", "sin", "pos", "slots", "q", "kb", "vb")
+        ts = (*ins, q, k_blocks, v_blocks)
+        decls = "\n".join(decl(nm, i, t.dtype, "w" if i > 4 else "r") for i, (nm, t) in enumerate(zip(names, ts)))
+        kern = kernel(self, "wgsl/kv/rope_cache.wgsl", "main", "rrrrrwww", decls)
+        total = b * s * (h + 2 * hkv) * (d // 2)
+        words = [total, (h + 2 * hkv) * (d // 2), d // 2, h, hkv, s, qkv.offset, *qkv.strides, cos.offset,
+                 *cos.strides, sin.offset, *sin.strides, positions.offset, s if positions.ndim == 2 else 0,
+                 cos.shape[0], slots.offset, n * bs, k_blocks.offset, v_blocks.offset, q.offset,
+                 int(interleaved)]  # fmt: skip
+        launch(self, kern, [_bind(t) for t in ts], words, -(-total // 256))
+        return q
