@@ -8,6 +8,9 @@
   read + write bytes). GPU time: the call captured once in a CUDA graph and replayed back to back
   (how decode runs it); "eager call us" is one Python call between two events (host launch cost
   included: the GPU idles while the front end runs).
+- Fused SwiGLU (M = 1, Q4_K gate + up at 14336 x 4096, the Llama-3-8B FFN): ``client.quant_swiglu``
+  (one kernel) against two ``quant_matmul`` GEMVs and against the trait's composite (two GEMVs + silu
+  + mul); weight TB/s counts both matrices.
 - Prefill (M = 512, f16 activations): ``quant_matmul`` against dequantize-to-f16 + cuBLAS f16
   (CuPy matmul on the whole dequantized weight), and against that cuBLAS GEMM alone.
 
@@ -113,6 +116,27 @@ def gemv_table(client, cp, copy: float, rng, m: int, n: int, k: int, names: list
         cp.get_default_memory_pool().free_all_blocks()
 
 
+def swiglu_row(client, cp, copy: float, rng, n: int, k: int, iters: int) -> None:  # type: ignore[no-untyped-def]
+    """Print the fused quant_swiglu (Q4_K gate + up, M = 1) against two GEMVs and the trait's composite."""
+    from boostr.ops.traits.quant import QuantOps
+
+    x = client.from_numpy(rng.standard_normal((1, k)).astype(np.float32))
+    w = [device_weights(client, cp, "Q4_K", n, k), device_weights(client, cp, "Q4_K", n, k)]
+    nbytes = w[0].nbytes + w[1].nbytes
+    runs = {
+        "fused quant_swiglu": lambda: client.quant_swiglu(x, w[0], w[1]),
+        "two GEMVs": lambda: (client.quant_matmul(x, w[0]), client.quant_matmul(x, w[1])),
+        "composite (trait)": lambda: QuantOps.quant_swiglu(client, x, w[0], w[1]),
+    }
+    print(f"\nquant_swiglu Q4_K M=1, gate + up {n} x {k} ({nbytes / 1e6:.1f} MB)")
+    print(f"{'path':20} {'GPU us':>9} {'weight TB/s':>12} {'vs copy':>8}")
+    for label, fn in runs.items():
+        t = graph_time(cp, fn, iters)
+        print(f"{label:20} {t * 1e6:9.1f} {nbytes / t / 1e12:12.3f} {nbytes / t / copy:8.1%}")
+    w.clear()
+    cp.get_default_memory_pool().free_all_blocks()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=28672)
@@ -133,6 +157,7 @@ def main() -> None:
     xv = client._cp_view(xp)
     for m, gn, gk, names in ((1, n, k, [*SCALES, *MORE]), (1, 4096, 4096, [*SCALES, *MORE]), (8, n, k, list(SCALES))):
         gemv_table(client, cp, copy, rng, m, gn, gk, names, args.iters)
+    swiglu_row(client, cp, copy, rng, 14336, 4096, args.iters)
     prefill = []
     for name in SCALES:
         qt = device_weights(client, cp, name, n, k)

@@ -43,12 +43,17 @@ def kernel_variants() -> Iterator[Variant]:
         acc = "double" if d is _dt.f64 else ("float" if d.is_float else "i64")
         yield "cuda/reduce/cumsum.cu", (("T", CTYPE[d]), ("N", d.name), ("A", acc))
     from ...quant.formats import FORMATS
-    from .quant import OUT_DTYPES, dequant_params, gemv_params, quantize_params
+    from .quant import GEMV_FAST, GEMV_PF, OUT_DTYPES, dequant_params, gemv_params, quantize_params
 
     for name in FORMATS:
         for d in OUT_DTYPES:
             yield "cuda/quant/dequant.cu", dequant_params(name, d)
         yield "cuda/quant/gemv.cu", gemv_params(name)
+    for name in GEMV_FAST:  # fast GEMV units in flight (GVP) and the fused SwiGLU
+        for pf in GEMV_PF:
+            if pf != 1:
+                yield "cuda/quant/gemv.cu", gemv_params(name, pf)
+            yield "cuda/quant/gemv_swiglu.cu", gemv_params(name, pf)
     yield "cuda/quant/quantize.cu", quantize_params()
     # attention family (ops/cuda/attention.py, rope.py, kv_cache.py)
     for d in (_dt.f16, _dt.bf16):

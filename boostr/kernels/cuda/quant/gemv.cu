@@ -3,9 +3,10 @@
 // Two kernels (boostr/ops/cuda/quant.py picks one per call):
 // - fast (FAST = ${FAST}; formats with a unit in gemv_units.cuh / gemv_kunits.cuh), entries
 //   ``gemv_${F}_m<MB>_r<R>``: formula, layout and launch in gemv_fast.cuh (R weight rows a warp,
-//   GV_WARPS warps a CTA, x staged in shared memory, exact integer codes times f32 x with f32 FMAs,
-//   block scale applied once per 16/32-weight group). Needs raw aligned to the format's block
-//   alignment (min(16, largest power of 2 dividing BB)).
+//   1 .. 8 warps a CTA, x staged in shared memory, exact integer codes times f32 x with f32 FMAs,
+//   block scale applied once per 16/32-weight group, GV_PF = ${GVP} units a lane in flight, optional
+//   K split over gridDim.y). Needs raw aligned to the format's block alignment (min(16, largest power
+//   of 2 dividing BB)). Arguments: out, x, raw, M, N, K, KC (x chunk), KS (K a split), part, cnt.
 // - generic, entries ``gemv_${F}_m<MB>`` (any format, any alignment): one warp per weight row n,
 //   WARPS rows a block; lane l takes the 8-weight chunks l, l + 32, ... and decodes them with the
 //   bit-exact dequantize decoder dec8_${F}; acc[m] += W * x in f32, then a warp shuffle reduction.
@@ -71,6 +72,7 @@ GEMV_ENTRY(8)
 #if ${FAST}
 #define GV_FMT_${F} 1
 #define GV_KVT ${KVT}
+#define GV_PF ${GVP}
 #include "gemv_fast.cuh"
 #include "gemv_units.cuh"
 #include "gemv_kunits.cuh"
@@ -81,15 +83,22 @@ GEMV_ENTRY(8)
 #define GV_MINB4 2  // K-quants: 4 rows a warp need up to 128 registers
 #endif
 
-// MINB: thread blocks an SM must hold (register cap 65536 / (256 MINB)): 3 where the unit data fits in
-// 80 registers, 2 (128 registers, no spills) for more rows of x; GV_MINB4 for 4 weight rows a warp.
+// MINB: thread blocks of 8 warps an SM must hold (register cap 65536 / (256 MINB)): 3 where the unit
+// data fits in 80 registers, 2 (128 registers, no spills) for more rows of x; GV_MINB4 for 4 weight rows;
+// GV_MINB2 for 2 rows of one x row (2 when GV_PF = 2 keeps twice the unit data).
+#if GV_PF > 1
+#define GV_MINB2 2
+#else
+#define GV_MINB2 3
+#endif
 #define GV_ENTRY(MB, R, MINB)                                                                                  \
-  extern "C" __global__ void __launch_bounds__(GV_WARPS * 32, MINB)                                            \
-      gemv_${F}_m##MB##_r##R(float* out, const float* x, const u8* raw, i64 M, i64 N, i64 K, i64 KC) {       \
-    gv_body<GvUnit, MB, R>(out, x, raw, M, N, K, KC);                                                          \
+  extern "C" __global__ void __launch_bounds__(GV_MAXW * 32, MINB)                                             \
+      gemv_${F}_m##MB##_r##R(float* out, const float* x, const u8* raw, i64 M, i64 N, i64 K, i64 KC, i64 KS,   \
+                             float* part, unsigned* cnt) {                                                    \
+    gv_body<GvUnit, MB, R, 1>(out, x, raw, raw, M, N, K, KC, KS, part, cnt);                                   \
   }
 GV_ENTRY(1, 1, 3)
-GV_ENTRY(1, 2, 3)
+GV_ENTRY(1, 2, GV_MINB2)
 GV_ENTRY(1, 4, GV_MINB4)
 GV_ENTRY(2, 1, 3)
 GV_ENTRY(2, 2, 2)
