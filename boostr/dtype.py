@@ -39,6 +39,15 @@ class DType:
     rank: int  # ordering inside a kind
     np_dtype: Any
 
+    # Identity of a dtype is its name (the other fields follow from it): hashing the name alone keeps
+    # the dict / set lookups of every op's hot path cheap (the generated hash built a tuple holding
+    # the numpy dtype: ~2x slower).
+    def __eq__(self, other: object) -> bool:
+        return self is other or (isinstance(other, DType) and self.name == other.name)
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
     def __repr__(self) -> str:
         return f"boostr.{self.name}"
 

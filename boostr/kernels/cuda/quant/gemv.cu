@@ -82,10 +82,14 @@ GEMV_ENTRY(8)
 #ifndef GV_MINB4
 #define GV_MINB4 2  // K-quants: 4 rows a warp need up to 128 registers
 #endif
+#ifndef GV_MINB1
+#define GV_MINB1 3  // K-quants: 1 row a warp needs up to 80 registers
+#endif
 
 // MINB: thread blocks of 8 warps an SM must hold (register cap 65536 / (256 MINB)): 3 where the unit
 // data fits in 80 registers, 2 (128 registers, no spills) for more rows of x; GV_MINB4 for 4 weight rows;
-// GV_MINB2 for 2 rows of one x row (2 when GV_PF = 2 keeps twice the unit data).
+// GV_MINB2 for 2 rows of one x row (2 when GV_PF = 2 keeps twice the unit data); GV_MINB1 for 1 row of
+// one x row (5, 48 registers, for the 32-weight units: nvcc otherwise takes up to 80 for the x staging).
 #if GV_PF > 1
 #define GV_MINB2 2
 #else
@@ -97,7 +101,7 @@ GEMV_ENTRY(8)
                              float* part, unsigned* cnt) {                                                    \
     gv_body<GvUnit, MB, R, 1>(out, x, raw, raw, M, N, K, KC, KS, part, cnt);                                   \
   }
-GV_ENTRY(1, 1, 3)
+GV_ENTRY(1, 1, GV_MINB1)
 GV_ENTRY(1, 2, GV_MINB2)
 GV_ENTRY(1, 4, GV_MINB4)
 GV_ENTRY(2, 1, 3)

@@ -212,24 +212,36 @@ __device__ __forceinline__ void gv_step(const U (&un)[RT], const float4* xs, con
 }
 
 // Stage x rows [k0, k0 + 4 kn4) into xs (swizzled) and, for units that need them, the group sums into xg.
+// Each thread issues GV_SB float4 loads before it stores any (its float4s i = b + j blockDim.x + lane,
+// j < GV_SB, b the warp's base): the stride blockDim.x is a launch choice, so nvcc does not unroll a plain
+// strided loop, and one L2 round trip per float4 made staging a 32 KiB chunk 8 L2 latencies long (7-12%
+// of a 28672 x 8192 GEMV). b is warp-uniform, so the group-sum shuffles run on full warps; a group (GQ
+// lanes, aligned) never straddles a row or the end, as kn4 % GQ == 0.
 template <class U, int MB>
 __device__ __forceinline__ void gv_stage(const float* __restrict__ x, float4* xs, float* xg, i64 M, i64 K, i64 k0, int kn4,
                                          int kc4, int nuc) {
   constexpr int GQ = U::GW / 4, NG = U::UW / U::GW;  // float4s a group (a power of 2), groups a unit
-  const int tot = MB * kn4, tot32 = (tot + 31) & ~31;  // whole warps: the sums shuffle (kn4 % GQ == 0)
-  for (int i = threadIdx.x; i < tot32; i += blockDim.x) {
-    const bool ok = i < tot;
-    const int m = ok ? i / kn4 : 0, q = ok ? i - m * kn4 : 0;
-    float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-    if (ok) {
-      v = __ldg(reinterpret_cast<const float4*>(x + (m < M ? m : M - 1) * K + k0) + q);
-      xs[m * kc4 + (q ^ U::swz(q))] = v;
-    }
-    if constexpr (GvSums<U>::value) {
-      float s = (v.x + v.y) + (v.z + v.w);
+  constexpr int GV_SB = 4;                             // loads a thread in flight (8 spills at 4 rows a warp)
+  const int tot = MB * kn4, bd = (int)blockDim.x, lane = threadIdx.x & 31;
+  for (int b = (int)threadIdx.x - lane; b < tot; b += GV_SB * bd) {  // warp-uniform bound
+    float4 v[GV_SB];
 #pragma unroll
-      for (int o = 1; o < GQ; o <<= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-      if (ok && (q & (GQ - 1)) == 0) xg[(m * NG + U::gin(4 * q)) * nuc + U::uin(4 * q)] = s;
+    for (int j = 0; j < GV_SB; ++j) {
+      const int i = b + j * bd + lane, m = MB == 1 ? 0 : i / kn4;
+      v[j] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+      if (i < tot) v[j] = __ldg(reinterpret_cast<const float4*>(x + (m < M ? m : M - 1) * K + k0) + (i - m * kn4));
+    }
+#pragma unroll
+    for (int j = 0; j < GV_SB; ++j) {
+      const int i = b + j * bd + lane, m = MB == 1 ? 0 : i / kn4, q = i - m * kn4;
+      const bool ok = i < tot;
+      if (ok) xs[m * kc4 + (q ^ U::swz(q))] = v[j];
+      if constexpr (GvSums<U>::value) {
+        float s = (v[j].x + v[j].y) + (v[j].z + v[j].w);
+#pragma unroll
+        for (int o = 1; o < GQ; o <<= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+        if (ok && (q & (GQ - 1)) == 0) xg[(m * NG + U::gin(4 * q)) * nuc + U::uin(4 * q)] = s;
+      }
     }
   }
 }

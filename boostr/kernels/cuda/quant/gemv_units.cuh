@@ -178,5 +178,8 @@ struct GvUnit : GvContig<32, 32> {
 
 #if defined(GV_HAVE_UNIT) && !defined(GV_MINB4)
 #define GV_MINB4 3  // 32-weight units: 4 rows a warp fit in 80 registers
+#if GV_PF == 1
+#define GV_MINB1 5  // and 1 row of 1 x row in 48 (5 CTAs of 8 warps an SM; GV_PF = 2 would spill)
+#endif
 #endif
 #endif  // BOOSTR_QUANT_GEMV_UNITS_CUH
