@@ -111,8 +111,10 @@ class StubDriver:
         assert slots is not None and params == slots.params
         fn = self.functions[f]
         self.count += 1
-        # the first 16 parameter slots as raw int64 (pointers, ints, double bits)
-        raw = [ctypes.c_int64.from_address(int(slots.ptrs[i])).value for i in range(16)]
+        # the first 32 parameter slots as raw int64 (pointers, ints, double bits); the slots are zeroed
+        # afterwards, so a slot past this launch's arguments reads 0, never a previous launch's value
+        raw = [ctypes.c_int64.from_address(int(slots.ptrs[i])).value for i in range(32)]
+        slots.vals[:] = 0
         self.launches.append({"entry": fn.entry, "relpath": fn.relpath, "grid": (gx, gy, gz), "block": (bx, by, bz),
                               "smem": smem, "raw": raw})  # fmt: skip
 

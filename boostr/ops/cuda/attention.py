@@ -185,70 +185,95 @@ class CudaAttention(AttentionOps, CudaHookBase):
         return out, lse
 
     def _cuda_decode(self, q: Tensor, k: Tensor, v: Tensor, spec: AttnSpec, out: Tensor, lse: Tensor) -> None:
-        """Flash decoding of ``q [B, H, 1, D]``: split-K partials over the visible keys, then the combine."""
-        b, h, _, d = q.shape
-        hkv, dt = k.shape[1], q.dtype
-        tc = dt in DEC_TC
-        q, k, v = (rows16(self, t) if tc else dense_last(self, t) for t in (q, k, v))
-        if k.strides != v.strides:
-            k, v = self.copy(k), self.copy(v)
-        jlo, jhi = spec.key_range(0, 1, 1)
-        n = max(0, jhi - jlo)
-        g = h // hkv
-        rg = -(-g // decode_rmax(d, dt))
-        rows = b * h
-        if tc:
-            splits, chunk = decode_splits(self, n, b * hkv * rg, DEC_TC_KEYS, DEC_TC_PER_SM)
-            pm, pl, pacc = scratch(self, rows, splits, d)
-            args = [pm.data.ptr, pl.data.ptr, pacc.data.ptr, q, k, v, h, hkv, q.strides[0], q.strides[1],
-                    *k.strides[:3], jlo, jhi, chunk, float(spec.scale)]  # fmt: skip
-            launch_smem(self, "cuda/attention/flash_decode_tc.cu", f"flash_decode_tc{d}_{dt.name}", tc_params(dt),
-                        (hkv * rg, splits, b), NW * 32, args, decode_tc_smem(d, min(g, DEC_TC_ROWS)))  # fmt: skip
-            run_combine(self, out, lse, pm, pl, pacc, rows, splits, d)
-            return
-        splits, chunk = decode_splits(self, n, b * hkv * rg)
-        np_ = splits * NW
-        pm, pl, pacc = scratch(self, rows, np_, d)
-        vec = vec_ok(d, dt.itemsize, [q, k, v], [*q.strides[:2], *k.strides[:3]])
-        args = [pm.data.ptr, pl.data.ptr, pacc.data.ptr, q, k, v, h, hkv, q.strides[0], q.strides[1], *k.strides[:3],
-                jlo, jhi, chunk, float(spec.scale), int(vec)]  # fmt: skip
-        self._launch("cuda/attention/flash_decode.cu", f"flash_decode{d}_{dt.name}", t_params(dt),
-                     (splits, hkv * rg, b), NW * 32, args)  # fmt: skip
-        run_combine(self, out, lse, pm, pl, pacc, rows, np_, d)
+        """Flash decoding of ``q [B, H, 1, D]`` (``run_decode``)."""
+        run_decode(self, q, k, v, spec, out, lse)
 
     def _flash_attention_bwd(
         self, dout: Tensor, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, spec: AttnSpec
     ) -> tuple[Tensor, Tensor, Tensor]:
-        dt = q.dtype
-        if dt not in FUSED:
-            return _gen_bwd.flash_attention_bwd(self, dout, q, k, v, out, lse, spec)
-        b, h, sq, d = q.shape
-        hkv, sk = k.shape[1], k.shape[2]
-        dq, dk, dv = self._new(q.shape, dt), self._new(k.shape, dt), self._new(k.shape, dt)
-        if b * h == 0:
-            return dq, dk, dv
-        plan = bwd_plan("flash", dt, d)
-        q, k, v, dout, out = bwd_inputs(self, plan, (q, k, v, dout, out))
-        lse = (lse if lse.dtype is _dt.f32 else self.cast(lse, _dt.f32)).contiguous()
-        rel, params, tc = plan.rel, plan.params, plan.tc
-        rows = b * h * sq
-        delta = self._new((b, h, sq), _dt.f32)
-        if rows:
-            self._launch(rel, f"bwd_delta{tc}_{dt.name}", params, -(-rows // 4), 128,
-                         [delta, dout, out, h, sq, d, *dout.strides[:3], *out.strides[:3], rows])  # fmt: skip
-        st = KernelStruct(np.array([*q.strides[:3], *dout.strides[:3], *k.strides[:3], *v.strides[:3]], np.int64))
-        opts = [float(spec.scale), spec.kv_len, spec.window, int(spec.limited)]
-        lens = [sq, sk] if tc else [sq]
-        if rows:
-            launch_smem(self, rel, f"bwd_dq{tc}{d}_{dt.name}", params, (-(-sq // plan.qb), h, b), 128,
-                        [dq, q, k, v, dout, lse, delta, h, hkv, *lens, st, *opts], plan.dq_smem)  # fmt: skip
-        if sk:
-            launch_smem(self, rel, f"bwd_dkdv{tc}{d}_{dt.name}", params, (-(-sk // plan.kb), hkv, b), 128,
-                        [dk, dv, q, k, v, dout, lse, delta, h, hkv, sq, sk, st, *opts], plan.dkdv_smem)  # fmt: skip
+        return run_bwd(self, dout, q, k, v, out, lse, spec)
+
+
+def run_decode(
+    c: Any, q: Tensor, k: Tensor, v: Tensor, spec: AttnSpec, out: Tensor, lse: Tensor, slopes: Tensor | None = None
+) -> None:
+    """Flash decoding of ``q [B, H, 1, D]`` over ``k/v [B, Hkv, Sk, D]`` into ``out [B, H, 1, D]`` and
+    ``lse [B, H, 1]``: split-K partials over the visible keys, then the log-sum-exp combine. With ``slopes``
+    ([H] f32 contiguous: ALiBi) the ``alibi_decode`` entries run, the same bodies with the bias, the query at
+    position ``kv_len - 1``."""
+    b, h, _, d = q.shape
+    hkv, dt = k.shape[1], q.dtype
+    tc = dt in DEC_TC
+    q, k, v = (rows16(c, t) if tc else dense_last(c, t) for t in (q, k, v))
+    if k.strides != v.strides:
+        k, v = c.copy(k), c.copy(v)
+    jlo, jhi = spec.key_range(0, 1, 1)
+    n = max(0, jhi - jlo)
+    g = h // hkv
+    rg = -(-g // decode_rmax(d, dt))
+    rows = b * h
+    name = "flash" if slopes is None else "alibi"
+    head = [q, k, v, h, hkv, q.strides[0], q.strides[1], *k.strides[:3], jlo, jhi]
+    bias: list[Any] = [] if slopes is None else [slopes, spec.kv_len - 1]
+    if tc:
+        splits, chunk = decode_splits(c, n, b * hkv * rg, DEC_TC_KEYS, DEC_TC_PER_SM)
+        pm, pl, pacc = scratch(c, rows, splits, d)
+        args = [pm.data.ptr, pl.data.ptr, pacc.data.ptr, *head, chunk, float(spec.scale), *bias]
+        launch_smem(c, f"cuda/attention/{name}_decode_tc.cu", f"{name}_decode_tc{d}_{dt.name}", tc_params(dt),
+                    (hkv * rg, splits, b), NW * 32, args, decode_tc_smem(d, min(g, DEC_TC_ROWS)))  # fmt: skip
+        run_combine(c, out, lse, pm, pl, pacc, rows, splits, d)
+        return
+    splits, chunk = decode_splits(c, n, b * hkv * rg)
+    np_ = splits * NW
+    pm, pl, pacc = scratch(c, rows, np_, d)
+    vec = vec_ok(d, dt.itemsize, [q, k, v], [*q.strides[:2], *k.strides[:3]])
+    args = [pm.data.ptr, pl.data.ptr, pacc.data.ptr, *head, chunk, float(spec.scale), int(vec), *bias]
+    c._launch(f"cuda/attention/{name}_decode.cu", f"{name}_decode{d}_{dt.name}", t_params(dt), (splits, hkv * rg, b),
+              NW * 32, args)  # fmt: skip
+    run_combine(c, out, lse, pm, pl, pacc, rows, np_, d)
+
+
+def run_bwd(
+    c: Any, dout: Tensor, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, spec: AttnSpec,
+    slopes: Tensor | None = None, slopes_f32: Any = None,
+) -> tuple[Tensor, Tensor, Tensor]:  # fmt: skip
+    """FlashAttention-2 backward (delta, dq, dk/dv passes; layouts as ``flash_attention_bwd``): the
+    tensor-core or SIMT kernels of ``bwd_plan``; with ALiBi ``slopes`` [H] the ``alibi_`` entries, which take
+    ``slopes_f32(c, slopes)`` as their last argument."""
+    dt = q.dtype
+    if dt not in FUSED:
+        extra = () if slopes is None else (slopes,)
+        return _gen_bwd.flash_attention_bwd(c, dout, q, k, v, out, lse, spec, *extra)  # type: ignore[no-any-return]
+    b, h, sq, d = q.shape
+    hkv, sk = k.shape[1], k.shape[2]
+    dq, dk, dv = c._new(q.shape, dt), c._new(k.shape, dt), c._new(k.shape, dt)
+    if b * h == 0:
         return dq, dk, dv
+    bias: list[Any] = [] if slopes is None else [slopes_f32(c, slopes)]
+    pre = "" if slopes is None else "alibi_"
+    plan = bwd_plan("flash" if slopes is None else "alibi", dt, d)
+    q, k, v, dout, out = bwd_inputs(c, plan, (q, k, v, dout, out))
+    lse = (lse if lse.dtype is _dt.f32 else c.cast(lse, _dt.f32)).contiguous()
+    rel, params, tc = plan.rel, plan.params, plan.tc
+    rows = b * h * sq
+    delta = c._new((b, h, sq), _dt.f32)
+    if rows:
+        c._launch(rel, f"bwd_delta{tc}_{dt.name}", params, -(-rows // 4), 128,
+                  [delta, dout, out, h, sq, d, *dout.strides[:3], *out.strides[:3], rows])  # fmt: skip
+    st = KernelStruct(np.array([*q.strides[:3], *dout.strides[:3], *k.strides[:3], *v.strides[:3]], np.int64))
+    opts = [float(spec.scale), spec.kv_len, spec.window, int(spec.limited), *bias]
+    lens = [sq, sk] if tc else [sq]
+    if rows:
+        launch_smem(c, rel, f"{pre}bwd_dq{tc}{d}_{dt.name}", params, (-(-sq // plan.qb), h, b), 128,
+                    [dq, q, k, v, dout, lse, delta, h, hkv, *lens, st, *opts], plan.dq_smem)  # fmt: skip
+    if sk:
+        launch_smem(c, rel, f"{pre}bwd_dkdv{tc}{d}_{dt.name}", params, (-(-sk // plan.kb), hkv, b), 128,
+                    [dk, dv, q, k, v, dout, lse, delta, h, hkv, sq, sk, st, *opts], plan.dkdv_smem)  # fmt: skip
+    return dq, dk, dv
 
 
 __all__ = [
     "CudaAttention", "launch_smem", "scratch", "run_combine", "decode_splits", "decode_rmax", "decode_tc_smem",
-    "vec_ok", "rows16", "bwd_plan", "bwd_inputs", "BwdPlan", "DEC_TC", "DEC_TC_KEYS", "DEC_TC_PER_SM", "DEC_TC_ROWS",
+    "vec_ok", "rows16", "bwd_plan", "bwd_inputs", "BwdPlan", "run_bwd", "run_decode", "DEC_TC", "DEC_TC_KEYS",
+    "DEC_TC_PER_SM", "DEC_TC_ROWS",
 ]  # fmt: skip
