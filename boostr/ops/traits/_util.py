@@ -88,3 +88,18 @@ def rows_back(y2d: Tensor, perm_shape: list[int], dim: int, ndim: int) -> Tensor
     order = list(range(ndim - 1))
     order.insert(d, ndim - 1)
     return y.permute(*order)
+
+
+def positive_int(name: str, n: object) -> int:
+    """``n`` when it is a positive int (not a bool), else InvalidArgument naming ``name``."""
+    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+        raise InvalidArgument(name, f"expected a positive int, received {n!r}")
+    return n
+
+
+def check_heads(num_heads: object, num_kv_heads: object) -> tuple[int, int]:
+    """``(H, H_kv)``: positive ints with ``H % H_kv == 0`` (GQA), else InvalidArgument."""
+    h, hkv = positive_int("num_heads", num_heads), positive_int("num_kv_heads", num_kv_heads)
+    if h % hkv:
+        raise InvalidArgument("num_kv_heads", f"{h} query heads are not a multiple of {hkv} KV heads")
+    return h, hkv

@@ -12,12 +12,7 @@ from ...errors import InvalidArgument
 from ...tensor import Tensor
 from ..generic import attention_projection as _gen
 from ._base import TraitBase
-
-
-def _pos_int(name: str, n: object) -> int:
-    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
-        raise InvalidArgument(name, f"expected a positive int, received {n!r}")
-    return n
+from ._util import check_heads, positive_int
 
 
 class AttentionProjectionOps(TraitBase):
@@ -31,13 +26,8 @@ class AttentionProjectionOps(TraitBase):
             raise InvalidArgument(name, f"expected dtype {dtype}, received {t.dtype}")
 
     def _qkv_dims(self, x: Tensor, w_qkv: Tensor, num_heads: int, num_kv_heads: int, head_dim: int) -> int:
-        h, hkv, d = (
-            _pos_int("num_heads", num_heads),
-            _pos_int("num_kv_heads", num_kv_heads),
-            _pos_int("head_dim", head_dim),
-        )
-        if h % hkv:
-            raise InvalidArgument("num_kv_heads", f"{h} query heads are not a multiple of {hkv} KV heads")
+        h, hkv = check_heads(num_heads, num_kv_heads)
+        d = positive_int("head_dim", head_dim)
         self._check_tensor("x", x)
         if x.ndim != 3 or not x.dtype.is_float:
             raise InvalidArgument("x", f"expected a float [B, S, d_model] tensor, received {x.shape} {x.dtype}")

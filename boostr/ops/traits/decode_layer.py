@@ -15,6 +15,7 @@ from ...errors import InvalidArgument
 from ...tensor import Tensor
 from ..generic import decode_layer as _gen
 from ._base import TraitBase
+from ._util import check_heads
 
 
 def _shape2(name: str, w: Any, shape: tuple[int, int]) -> None:
@@ -48,12 +49,7 @@ class DecodeLayerOps(TraitBase):
             cos, sin:         ``[S, D/2]`` rotation rows of positions ``pos ..`` (``RoPE.tables``)
             returns           ``(out [B, S, E], r2 [B, S, E])`` in x's dtype
         """
-        h, hkv = num_heads, num_kv_heads
-        for name, n in (("num_heads", h), ("num_kv_heads", hkv)):
-            if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
-                raise InvalidArgument(name, f"expected a positive int, received {n!r}")
-        if h % hkv:
-            raise InvalidArgument("num_kv_heads", f"{h} query heads are not a multiple of {hkv} KV heads")
+        h, hkv = check_heads(num_heads, num_kv_heads)
         self._check_tensor("x", x)
         if x.ndim != 3 or not x.dtype.is_float:
             raise InvalidArgument("x", f"expected a float [B, S, E] tensor, received {x.shape} {x.dtype}")

@@ -18,6 +18,7 @@ from ...tensor import Tensor
 from ..generic import kv_cache as _gen
 from ..generic import rope_cache as _gen_rc
 from ._base import TraitBase
+from ._util import check_heads
 from .attention import SUPPORTED_HEAD_DIMS
 
 
@@ -93,12 +94,7 @@ class KvCacheOps(TraitBase):
         in f32 (f64 when an input is f64) and rounded once to the cache dtype; v is stored unrotated.
         Out-of-range positions and slots: InvalidArgument on the CPU, clamped on GPU backends.
         """
-        h, hkv = num_heads, num_kv_heads
-        for name, n in (("num_heads", h), ("num_kv_heads", hkv)):
-            if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
-                raise InvalidArgument(name, f"expected a positive int, received {n!r}")
-        if h % hkv:
-            raise InvalidArgument("num_kv_heads", f"{h} query heads are not a multiple of {hkv} KV heads")
+        h, hkv = check_heads(num_heads, num_kv_heads)
         for name, t in (("qkv", qkv), ("cos", cos), ("sin", sin), ("k_blocks", k_blocks), ("v_blocks", v_blocks)):
             self._check_tensor(name, t)
         if k_blocks.ndim != 4 or not k_blocks.is_contiguous() or not k_blocks.dtype.is_float:
