@@ -5,6 +5,8 @@ decoding share ``run_decode``; the ALiBi entries must get the slopes (and the de
 from __future__ import annotations
 
 import importlib.util
+import sys
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,9 +23,16 @@ def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    from cupy_backends.cuda.api import driver
-
-    monkeypatch.setattr(driver, "funcSetAttribute", lambda *a: None)  # the >48 KiB shared-memory opt-in
+    # launch_smem opts kernels into > 48 KiB of shared memory through CuPy's driver module: a no-op stand-in
+    # (CuPy need not be installed)
+    names = ("cupy_backends", "cupy_backends.cuda", "cupy_backends.cuda.api", "cupy_backends.cuda.api.driver")
+    mods = [types.ModuleType(n) for n in names]
+    for parent, child, name in zip(mods, mods[1:], names[1:], strict=False):
+        setattr(parent, name.rsplit(".", 1)[1], child)
+    mods[-1].funcSetAttribute = lambda *a: None  # type: ignore[attr-defined]
+    mods[-1].CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8  # type: ignore[attr-defined]
+    for name, m in zip(names, mods, strict=True):
+        monkeypatch.setitem(sys.modules, name, m)
     client, drv, restore = mod.make_stub_cuda_client(record=True)
     try:
         yield client, drv
